@@ -1,0 +1,116 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/vilt-vk/vilt-vk/gpu"
+)
+
+func init() {
+	register(&command{
+		name:    "devices",
+		summary: "list Vulkan devices with their compute limits and features",
+		run:     runDevices,
+	})
+}
+
+// devicesReport is the JSON shape of `vilt devices --json`.
+type devicesReport struct {
+	Loader          string           `json:"loader"`
+	InstanceVersion string           `json:"instance_version"`
+	Default         int              `json:"default"`
+	Devices         []gpu.DeviceInfo `json:"devices"`
+}
+
+func runDevices(args []string, stdout io.Writer) error {
+	fs := newFlagSet("devices")
+	asJSON := fs.Bool("json", false, "print JSON")
+	validate := fs.Bool("validate", false, "enable the Khronos validation layer (also VILT_VK_VALIDATE=1)")
+	if err := fs.Parse(args); err != nil {
+		return usageErr(err)
+	}
+	if fs.NArg() > 0 {
+		return usageErrorf("unexpected argument %q", fs.Arg(0))
+	}
+	inst, err := gpu.NewInstance(gpu.InstanceOptions{Validate: *validate})
+	if err != nil {
+		return err
+	}
+	defer inst.Close()
+	devs, err := inst.Devices()
+	if err != nil {
+		return err
+	}
+	ver, _ := gpu.InstanceVersion()
+	rep := devicesReport{Loader: gpu.LibraryPath(), InstanceVersion: ver, Default: -1, Devices: devs}
+	if idx, err := gpu.Select(devs, ""); err == nil {
+		rep.Default = idx[0]
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
+	}
+	if len(devs) == 0 {
+		fmt.Fprintln(stdout, "no Vulkan devices")
+		return gpu.ErrNoDevice
+	}
+	fmt.Fprintf(stdout, "Vulkan loader %s (instance %s)\n", rep.Loader, rep.InstanceVersion)
+	for _, d := range devs {
+		mark := " "
+		if d.Index == rep.Default {
+			mark = "*"
+		}
+		fmt.Fprintf(stdout, "\n%s[%d] %s\n", mark, d.Index, d.Name)
+		tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
+		row := func(k string, v any) { fmt.Fprintf(tw, "    %s\t%v\n", k, v) }
+		row("type", d.Type)
+		row("vendor", fmt.Sprintf("%s (0x%04x), device 0x%04x", d.Vendor, d.VendorID, d.DeviceID))
+		row("driver", strings.TrimSpace(fmt.Sprintf("%s %s %s", d.DriverName, d.DriverVersion, d.DriverInfo)))
+		row("api", d.APIVersion)
+		for i, h := range d.Heaps {
+			kind := "host"
+			if h.DeviceLocal {
+				kind = "device-local"
+			}
+			row(fmt.Sprintf("heap %d", i), fmt.Sprintf("%s %s", mib(h.Size), kind))
+		}
+		l := d.Limits
+		row("maxStorageBufferRange", mib(l.MaxStorageBufferRange))
+		row("maxTexelBufferElements", l.MaxTexelBufferElements)
+		row("maxComputeSharedMemorySize", fmt.Sprintf("%d KiB", l.MaxComputeSharedMemorySize/1024))
+		row("maxComputeWorkGroupInvocations", l.MaxComputeWorkGroupInvocations)
+		row("maxComputeWorkGroupSize", l.MaxComputeWorkGroupSize)
+		row("maxComputeWorkGroupCount", l.MaxComputeWorkGroupCount)
+		row("minStorageBufferOffsetAlignment", l.MinStorageBufferOffsetAlignment)
+		row("maxPushConstantsSize", l.MaxPushConstantsSize)
+		row("timestamps", fmt.Sprintf("%v (period %g ns, %d valid bits)", d.Timestamps, l.TimestampPeriod, d.TimestampValidBits))
+		f := d.Features
+		sg := fmt.Sprintf("%d", f.SubgroupSize)
+		if f.MinSubgroupSize > 0 {
+			sg += fmt.Sprintf(" (min %d, max %d, control %v)", f.MinSubgroupSize, f.MaxSubgroupSize, f.SubgroupSizeControl)
+		}
+		row("subgroup size", sg)
+		row("subgroup ops", strings.Join(f.SubgroupOperations, " "))
+		row("shaderFloat16", f.ShaderFloat16)
+		row("storageBuffer16BitAccess", f.StorageBuffer16BitAccess)
+		row("shaderInt8", f.ShaderInt8)
+		row("cooperative matrix", fmt.Sprintf("KHR %v, NV %v", f.CooperativeMatrix, f.CooperativeMatrixNV))
+		tw.Flush()
+	}
+	return nil
+}
+
+func mib(b uint64) string {
+	switch {
+	case b >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(b)/(1<<30))
+	case b >= 1<<20:
+		return fmt.Sprintf("%d MiB", b>>20)
+	}
+	return fmt.Sprintf("%d B", b)
+}
