@@ -1,0 +1,157 @@
+package graph
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/vilt-vk/vilt-vk/gpu"
+)
+
+// benchKernels opens a device for benchmarks: validation only when VILT_VK_VALIDATE=1, since
+// the layer's bookkeeping would be measured too.
+func benchKernels(b *testing.B) *Kernels {
+	b.Helper()
+	d, err := gpu.Open(gpu.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { d.Close() })
+	k, err := NewKernels(d)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return k
+}
+
+// ViLT-B/32 GEMM shapes: 202 tokens (the cats photo at 384×512), 269 (384×608, the maximum),
+// and a batch of 8 pairs at 269.
+var benchGemmM = []int{202, 269, 8 * 269}
+
+var benchGemmNK = []struct {
+	name string
+	n, k int
+}{
+	{"768x2304_qkv", 2304, 768},
+	{"768x768_attnout", 768, 768},
+	{"768x3072_fc1", 3072, 768},
+	{"3072x768_fc2", 768, 3072},
+}
+
+func BenchmarkGEMM(b *testing.B) {
+	k := benchKernels(b)
+	r := rand.New(rand.NewPCG(1, 1))
+	ctx := context.Background()
+	variants := []GemmVariant{k.GemmVariant()}
+	if other := 1 - k.GemmVariant(); true {
+		variants = append(variants, other)
+	}
+	for _, v := range variants {
+		for _, m := range benchGemmM {
+			for _, s := range benchGemmNK {
+				b.Run(fmt.Sprintf("%s/M%d/%s", v, m, s.name), func(b *testing.B) {
+					k.SetGemmVariant(v)
+					l, err := k.UploadLinear(ctx, randn(r, s.n*s.k, 0.05), randn(r, s.n, 0.1), s.n, s.k)
+					if err != nil {
+						b.Fatal(err)
+					}
+					defer l.Free()
+					x, err := UploadTensor(ctx, k.dev, randn(r, m*s.k, 1), m, s.k)
+					if err != nil {
+						b.Fatal(err)
+					}
+					defer x.Buf.Free()
+					y, err := NewTensor(k.dev, F32, m, s.n)
+					if err != nil {
+						b.Fatal(err)
+					}
+					defer y.Buf.Free()
+					rec, err := k.dev.NewRecorder(gpu.RecorderOptions{})
+					if err != nil {
+						b.Fatal(err)
+					}
+					defer rec.Close()
+					if err := k.Linear(rec, y, x, l, EpiBias, nil); err != nil {
+						b.Fatal(err)
+					}
+					if err := rec.Submit(ctx); err != nil { // warm-up
+						b.Fatal(err)
+					}
+					b.ResetTimer()
+					for i := 0; i < b.N; i++ {
+						if err := rec.Submit(ctx); err != nil {
+							b.Fatal(err)
+						}
+					}
+					sec := b.Elapsed().Seconds() / float64(b.N)
+					b.ReportMetric(2*float64(m)*float64(s.n)*float64(s.k)/sec/1e9, "GFLOPS")
+					b.ReportMetric(sec*1e3, "ms/op")
+				})
+			}
+		}
+	}
+	k.SetGemmVariant(variants[0])
+}
+
+func BenchmarkAttention(b *testing.B) {
+	k := benchKernels(b)
+	r := rand.New(rand.NewPCG(2, 2))
+	ctx := context.Background()
+	const hid, heads = 768, 12
+	for _, c := range []struct{ b, s int }{{1, 202}, {1, 269}, {8, 269}} {
+		for _, withProbs := range []bool{false, true} {
+			b.Run(fmt.Sprintf("B%d_S%d_probs%v", c.b, c.s, withProbs), func(b *testing.B) {
+				qkv, err := UploadTensor(ctx, k.dev, randn(r, c.b*c.s*3*hid, 1), c.b, c.s, 3*hid)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer qkv.Buf.Free()
+				mask := make([]float32, c.b*c.s)
+				for i := range mask {
+					mask[i] = 1
+				}
+				m, err := UploadTensor(ctx, k.dev, AttentionMaskAdd(mask), c.b, c.s)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer m.Buf.Free()
+				out, err := NewTensor(k.dev, F32, c.b, c.s, hid)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer out.Buf.Free()
+				var probs *Tensor
+				if withProbs {
+					p, err := NewTensor(k.dev, F32, c.b, heads, c.s, c.s)
+					if err != nil {
+						b.Fatal(err)
+					}
+					defer p.Buf.Free()
+					probs = &p
+				}
+				rec, err := k.dev.NewRecorder(gpu.RecorderOptions{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer rec.Close()
+				if err := k.Attention(rec, out, qkv, m, heads, probs); err != nil {
+					b.Fatal(err)
+				}
+				if err := rec.Submit(ctx); err != nil {
+					b.Fatal(err)
+				}
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					if err := rec.Submit(ctx); err != nil {
+						b.Fatal(err)
+					}
+				}
+				sec := b.Elapsed().Seconds() / float64(b.N)
+				flops := 4 * float64(c.b) * float64(c.s) * float64(c.s) * float64(hid)
+				b.ReportMetric(flops/sec/1e9, "GFLOPS")
+				b.ReportMetric(sec*1e3, "ms/op")
+			})
+		}
+	}
+}

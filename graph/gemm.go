@@ -1,0 +1,365 @@
+package graph
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"unsafe"
+
+	"github.com/vilt-vk/vilt-vk/gpu"
+)
+
+// GemmVariant is a family of GEMM kernels and the weight layout it needs.
+type GemmVariant int
+
+// GEMM variants.
+const (
+	// GemmTexel is the CPU-type variant: texel-buffer operands, weights repacked at load,
+	// register tiles, no shared memory (fast on lavapipe and other CPU drivers).
+	GemmTexel GemmVariant = iota
+	// GemmTiled is the GPU-type variant: shared-memory tiles, storage buffers, vec4 loads,
+	// weights kept as loaded ([N,K]).
+	GemmTiled
+)
+
+func (v GemmVariant) String() string {
+	if v == GemmTexel {
+		return "texel"
+	}
+	return "tiled"
+}
+
+// ParseGemmVariant reads a variant name ("texel" or "tiled").
+func ParseGemmVariant(s string) (GemmVariant, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "texel", "cpu":
+		return GemmTexel, nil
+	case "tiled", "gpu", "shared":
+		return GemmTiled, nil
+	}
+	return 0, fmt.Errorf("unknown GEMM variant %q (want texel or tiled)", s)
+}
+
+// chooseGemmVariant picks the variant for a device: texel on CPU devices (and wherever the
+// device cannot give the tiled kernel its shared memory), tiled on GPUs. override (from
+// VILT_GEMM_VARIANT) forces one.
+func chooseGemmVariant(info gpu.DeviceInfo, override string) (GemmVariant, error) {
+	if override != "" {
+		v, err := ParseGemmVariant(override)
+		if err != nil {
+			return 0, fmt.Errorf("VILT_GEMM_VARIANT: %w", err)
+		}
+		return v, nil
+	}
+	if info.Type == gpu.TypeCPU {
+		return GemmTexel, nil
+	}
+	if info.Limits.MaxComputeSharedMemorySize < tiledShared || info.Limits.MaxComputeWorkGroupInvocations < tiledThreads {
+		return GemmTexel, nil
+	}
+	return GemmTiled, nil
+}
+
+// GemmVariant reports the variant the kernels use for Linear layers.
+func (k *Kernels) GemmVariant() GemmVariant { return k.gemm }
+
+// SetGemmVariant changes the variant for weights uploaded from now on (tests, benchmarks).
+func (k *Kernels) SetGemmVariant(v GemmVariant) { k.gemm = v }
+
+// Tile shapes of the variants.
+const (
+	texelTM, texelTN = 8, 6 // rows × 8-column groups per workgroup (48 accumulators a lane)
+
+	tiledBM, tiledBN, tiledBK = 64, 64, 16
+	tiledTM, tiledTN          = 8, 4
+	tiledThreads              = (tiledBM / tiledTM) * (tiledBN / tiledTN)
+	tiledShared               = (tiledBM + 1 + tiledBN + 1) * tiledBK * 4
+)
+
+// Epilogue says what the GEMM applies to X·Wᵀ before it writes Y, in this order: + bias,
+// activation (GELU or tanh), + residual.
+type Epilogue uint32
+
+// Epilogue flags (the same bits as EPI_* in shaders/math.glsl).
+const (
+	EpiBias     Epilogue = 1
+	EpiGELU     Epilogue = 2
+	EpiResidual Epilogue = 4
+	EpiTanh     Epilogue = 8
+)
+
+// Linear is a PyTorch Linear layer (y = x·Wᵀ + b) uploaded to a device in the layout of the
+// GEMM variant chosen for it.
+type Linear struct {
+	N, K    int
+	Variant GemmVariant
+	W       Tensor  // texel: packed [ceil(N/8), K/4, 8, 4]; tiled: [N, K] as loaded
+	Bias    *Tensor // [N] or nil
+}
+
+// Free releases the layer's device memory.
+func (l *Linear) Free() {
+	if l == nil {
+		return
+	}
+	if l.W.Buf != nil {
+		l.W.Buf.Free()
+	}
+	if l.Bias != nil {
+		l.Bias.Buf.Free()
+	}
+}
+
+// Bytes is the device memory the layer holds.
+func (l *Linear) Bytes() uint64 {
+	n := l.W.Bytes()
+	if l.Bias != nil {
+		n += l.Bias.Bytes()
+	}
+	return n
+}
+
+// UploadLinear uploads a Linear weight w ([N,K] row-major, as PyTorch stores it) and an
+// optional bias [N], packing it for the kernels' GEMM variant. Packing streams in chunks, so
+// no second full copy of the weight is held. The texel variant needs K % 4 == 0; other
+// shapes use the tiled variant.
+func (k *Kernels) UploadLinear(ctx context.Context, w []float32, bias []float32, n, kdim int) (*Linear, error) {
+	if n <= 0 || kdim <= 0 || len(w) != n*kdim {
+		return nil, fmt.Errorf("upload linear: weight has %d values, want %d×%d", len(w), n, kdim)
+	}
+	if bias != nil && len(bias) != n {
+		return nil, fmt.Errorf("upload linear: bias has %d values, want %d", len(bias), n)
+	}
+	l := &Linear{N: n, K: kdim, Variant: k.gemm}
+	if l.Variant == GemmTexel && kdim%4 != 0 {
+		l.Variant = GemmTiled
+	}
+	var err error
+	switch l.Variant {
+	case GemmTexel:
+		l.W, err = k.uploadPacked(ctx, w, n, kdim)
+	default:
+		l.W, err = UploadTensor(ctx, k.dev, w, n, kdim)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("upload linear %d×%d: %w", n, kdim, err)
+	}
+	if bias != nil {
+		b, err := UploadTensor(ctx, k.dev, bias, n)
+		if err != nil {
+			l.Free()
+			return nil, fmt.Errorf("upload linear bias: %w", err)
+		}
+		l.Bias = &b
+	}
+	return l, nil
+}
+
+// PackTexel repacks rows [g·8, g·8+8) of an [N,K] weight into the texel layout
+// [K/4][8][4] of group g (rows past N are zero). dst has 8·K values.
+func PackTexel(dst, w []float32, n, kdim, g int) {
+	k4 := kdim / 4
+	for q := 0; q < k4; q++ {
+		for l := 0; l < 8; l++ {
+			row := g*8 + l
+			o := (q*8 + l) * 4
+			if row >= n {
+				dst[o], dst[o+1], dst[o+2], dst[o+3] = 0, 0, 0, 0
+				continue
+			}
+			copy(dst[o:o+4], w[row*kdim+q*4:row*kdim+q*4+4])
+		}
+	}
+}
+
+func (k *Kernels) uploadPacked(ctx context.Context, w []float32, n, kdim int) (Tensor, error) {
+	groups := (n + 7) / 8
+	t, err := NewTensor(k.dev, F32, groups, kdim/4, 8, 4)
+	if err != nil {
+		return Tensor{}, err
+	}
+	const chunkGroups = 64
+	buf := make([]float32, chunkGroups*8*kdim)
+	for g0 := 0; g0 < groups; g0 += chunkGroups {
+		ng := min(chunkGroups, groups-g0)
+		for g := 0; g < ng; g++ {
+			PackTexel(buf[g*8*kdim:(g+1)*8*kdim], w, n, kdim, g0+g)
+		}
+		b := unsafe.Slice((*byte)(unsafe.Pointer(&buf[0])), 4*ng*8*kdim)
+		if err := k.dev.Upload(ctx, t.Buf, t.Off+uint64(4*g0*8*kdim), b); err != nil {
+			t.Buf.Free()
+			return Tensor{}, err
+		}
+	}
+	return t, nil
+}
+
+// dummy returns a small buffer bound where a kernel's optional binding is unused.
+func (k *Kernels) dummy() (gpu.Binding, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.dummyBuf == nil {
+		b, err := k.dev.Alloc(256)
+		if err != nil {
+			return gpu.Binding{}, err
+		}
+		k.dummyBuf = b
+	}
+	return k.dummyBuf.Whole(), nil
+}
+
+// Linear records y = epilogue(x·Wᵀ + b) for x [..., K] → y [..., N]. residual ([..., N]) is
+// required with EpiResidual and ignored otherwise; EpiBias is implied when the layer has a
+// bias. y must not overlap x.
+func (k *Kernels) Linear(rec *gpu.Recorder, y, x Tensor, l *Linear, epi Epilogue, residual *Tensor) error {
+	const op = "linear"
+	if l == nil {
+		return fmt.Errorf("%s: nil layer", op)
+	}
+	if len(x.Shape) == 0 || x.Dim(-1) != l.K {
+		return fmt.Errorf("%s: x %v does not end in K=%d", op, x.Shape, l.K)
+	}
+	m := x.Rows()
+	if len(y.Shape) == 0 || y.Dim(-1) != l.N || y.Rows() != m {
+		return fmt.Errorf("%s: y %v, want %d rows of %d", op, y.Shape, m, l.N)
+	}
+	if err := joinErr(checkDType(op, "x", x, F32), checkDType(op, "y", y, F32)); err != nil {
+		return err
+	}
+	if l.Bias != nil {
+		epi |= EpiBias
+	} else {
+		epi &^= EpiBias
+	}
+	dummy, err := k.dummy()
+	if err != nil {
+		return err
+	}
+	res := dummy
+	if epi&EpiResidual != 0 {
+		if residual == nil || residual.Len() != m*l.N {
+			return fmt.Errorf("%s: residual must be %d×%d", op, m, l.N)
+		}
+		res = residual.Binding()
+	}
+	bias := dummy
+	if l.Bias != nil {
+		bias = l.Bias.Binding()
+	}
+	switch l.Variant {
+	case GemmTexel:
+		kern, err := k.kernel("gemm_texel", []gpu.BindingKind{tex, tex, rd, rd, wr}, 7*4,
+			gpu.SpecUint(0, texelTM), gpu.SpecUint(1, texelTN), gpu.SpecUint(2, uint32(epi)))
+		if err != nil {
+			return err
+		}
+		groups := (l.N + 7) / 8
+		push := gpu.Push(uint32(m), uint32(l.N), uint32(l.K/4), uint32(l.K/4), uint32(l.N), uint32(l.N), uint32(groups))
+		grid := [3]uint32{uint32((groups + texelTN - 1) / texelTN), uint32((m + texelTM - 1) / texelTM), 1}
+		return rec.Dispatch(kern, grid, push, x.Binding(), l.W.Binding(), bias, res, y.Binding())
+	default:
+		return k.tiled(rec, y, x, l.W, bias, res, tiledArgs{
+			M: m, N: l.N, K: l.K, ldx: l.K, ldw: l.K, ldy: l.N, ldr: l.N, batch: 1, alpha: 1, epi: epi,
+		})
+	}
+}
+
+// tiledArgs are the shapes and strides (in elements) of one gemm_tiled dispatch.
+type tiledArgs struct {
+	M, N, K            int
+	ldx, ldw, ldy, ldr int
+	bx, bw, by, br     int
+	batch              int
+	alpha              float32
+	epi                Epilogue
+	wt                 bool // W is [K,N]
+}
+
+func (k *Kernels) tiled(rec *gpu.Recorder, y, x, w Tensor, bias, res gpu.Binding, a tiledArgs) error {
+	vec4 := !a.wt && a.K%4 == 0 && a.ldx%4 == 0 && a.ldw%4 == 0 && a.bx%4 == 0 && a.bw%4 == 0
+	kern, err := k.kernel("gemm_tiled", []gpu.BindingKind{rd, rd, rd, rd, wr}, 12*4,
+		gpu.SpecUint(0, tiledBM), gpu.SpecUint(1, tiledBN), gpu.SpecUint(2, tiledBK),
+		gpu.SpecUint(3, tiledTM), gpu.SpecUint(4, tiledTN), gpu.SpecUint(5, uint32(a.epi)),
+		gpu.SpecUint(6, b2u(a.wt)), gpu.SpecUint(7, b2u(vec4)),
+		gpu.SpecUint(8, tiledBN/tiledTN), gpu.SpecUint(9, tiledBM/tiledTM))
+	if err != nil {
+		return err
+	}
+	push := gpu.Push(uint32(a.M), uint32(a.N), uint32(a.K), uint32(a.ldx), uint32(a.ldw), uint32(a.ldy), uint32(a.ldr),
+		uint32(a.bx), uint32(a.bw), uint32(a.by), uint32(a.br), a.alpha)
+	grid := [3]uint32{uint32((a.N + tiledBN - 1) / tiledBN), uint32((a.M + tiledBM - 1) / tiledBM), uint32(a.batch)}
+	return rec.Dispatch(kern, grid, push, x.Binding(), w.Binding(), bias, res, y.Binding())
+}
+
+func b2u(b bool) uint32 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// MatMulOpts describe a batched, strided matrix product for BatchedMatMul.
+type MatMulOpts struct {
+	M, N, K int
+	Batch   int
+	// Row strides (elements) of X, W and Y; 0 means dense (K, K or N, N).
+	LDX, LDW, LDY int
+	// Element strides between batch items; 0 shares the operand across the batch.
+	StrideX, StrideW, StrideY int
+	// TransW says W is stored [K,N] (y = x·W) instead of PyTorch's [N,K] (y = x·Wᵀ).
+	TransW bool
+	Alpha  float32 // scale of the product (0 means 1)
+}
+
+// BatchedMatMul records Y[b] = alpha · X[b] · op(W[b]) for b < Batch with arbitrary row and
+// batch strides (views into larger tensors, as attention's per-head slices are). It uses the
+// storage-buffer tiled kernel on every device.
+func (k *Kernels) BatchedMatMul(rec *gpu.Recorder, y, x, w Tensor, o MatMulOpts) error {
+	if o.Batch <= 0 {
+		o.Batch = 1
+	}
+	if o.M <= 0 || o.N <= 0 || o.K <= 0 {
+		return fmt.Errorf("batched matmul: bad shape %d×%d×%d", o.M, o.N, o.K)
+	}
+	if o.LDX == 0 {
+		o.LDX = o.K
+	}
+	if o.LDW == 0 {
+		if o.TransW {
+			o.LDW = o.N
+		} else {
+			o.LDW = o.K
+		}
+	}
+	if o.LDY == 0 {
+		o.LDY = o.N
+	}
+	if o.Alpha == 0 {
+		o.Alpha = 1
+	}
+	need := func(t Tensor, name string, rows, ld, cols, stride int) error {
+		last := (o.Batch-1)*stride + (rows-1)*ld + cols
+		if t.Len() < last {
+			return fmt.Errorf("batched matmul: %s has %d elements, the strides reach %d", name, t.Len(), last)
+		}
+		return nil
+	}
+	wr, wc := o.N, o.K
+	if o.TransW {
+		wr, wc = o.K, o.N
+	}
+	if err := joinErr(need(x, "x", o.M, o.LDX, o.K, o.StrideX), need(w, "w", wr, o.LDW, wc, o.StrideW), need(y, "y", o.M, o.LDY, o.N, o.StrideY)); err != nil {
+		return err
+	}
+	if o.Batch > int(k.info.Limits.MaxComputeWorkGroupCount[2]) {
+		return fmt.Errorf("batched matmul: batch %d exceeds the device's %d", o.Batch, k.info.Limits.MaxComputeWorkGroupCount[2])
+	}
+	dummy, err := k.dummy()
+	if err != nil {
+		return err
+	}
+	return k.tiled(rec, y, x, w, dummy, dummy, tiledArgs{
+		M: o.M, N: o.N, K: o.K, ldx: o.LDX, ldw: o.LDW, ldy: o.LDY, ldr: o.LDY,
+		bx: o.StrideX, bw: o.StrideW, by: o.StrideY, batch: o.Batch, alpha: o.Alpha, wt: o.TransW,
+	})
+}

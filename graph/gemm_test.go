@@ -1,0 +1,141 @@
+package graph
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/vilt-vk/vilt-vk/gpu"
+	"github.com/vilt-vk/vilt-vk/graph/ref"
+)
+
+var bothVariants = []GemmVariant{GemmTexel, GemmTiled}
+
+func TestLinearMatchesReference(t *testing.T) {
+	k := newTestKernels(t)
+	r := rand.New(rand.NewPCG(7, 8))
+	shapes := [][3]int{ // M, N, K
+		{1, 1, 4}, {1, 7, 4}, {7, 33, 12}, {33, 7, 201}, {7, 9, 37}, {201, 33, 768},
+		{269, 49, 64}, {5, 769, 256}, {33, 13, 3072}, {64, 64, 64}, {65, 129, 68},
+	}
+	epis := []struct {
+		name string
+		epi  Epilogue
+		bias bool
+		act  ref.Act
+	}{
+		{"plain", 0, false, ref.ActNone},
+		{"bias", EpiBias, true, ref.ActNone},
+		{"bias+gelu", EpiBias | EpiGELU, true, ref.ActGELU},
+		{"bias+residual", EpiBias | EpiResidual, true, ref.ActNone},
+		{"bias+tanh", EpiBias | EpiTanh, true, ref.ActTanh},
+	}
+	for _, v := range bothVariants {
+		k.SetGemmVariant(v)
+		for si, s := range shapes {
+			m, n, kd := s[0], s[1], s[2]
+			e := epis[si%len(epis)]
+			t.Run(fmt.Sprintf("%s/%dx%dx%d/%s", v, m, n, kd, e.name), func(t *testing.T) {
+				x := randn(r, m*kd, 1)
+				w := randn(r, n*kd, 1/float64(kd))
+				var bias, res []float32
+				if e.bias {
+					bias = randn(r, n, 0.5)
+				}
+				if e.epi&EpiResidual != 0 {
+					res = randn(r, m*n, 1)
+				}
+				l, err := k.UploadLinear(context.Background(), w, bias, n, kd)
+				must(t, err)
+				defer l.Free()
+				if v == GemmTexel && kd%4 == 0 && l.Variant != GemmTexel {
+					t.Fatalf("variant %s, want texel", l.Variant)
+				}
+				xt := upF32(t, k, x, m, kd)
+				y := newOut(t, k, m, n)
+				var rt *Tensor
+				if res != nil {
+					rr := upF32(t, k, res, m, n)
+					rt = &rr
+				}
+				run(t, k, func(rec *gpu.Recorder) error { return k.Linear(rec, y.Tensor, xt, l, e.epi, rt) })
+				got := y.read(t, k)
+				want := ref.Linear(x, w, bias, res, m, n, kd, e.act)
+				if err := nmse(got, want); err > 1e-10 {
+					t.Errorf("nmse %.3g (max abs %.3g)", err, maxAbsDiff(got, want))
+				}
+			})
+		}
+	}
+}
+
+func TestLinearErrors(t *testing.T) {
+	k := newTestKernels(t)
+	l, err := k.UploadLinear(context.Background(), make([]float32, 8*4), nil, 8, 4)
+	must(t, err)
+	defer l.Free()
+	x := upF32(t, k, make([]float32, 12), 3, 4)
+	y := upF32(t, k, make([]float32, 24), 3, 8)
+	bad := upF32(t, k, make([]float32, 15), 3, 5)
+	rec, err := k.dev.NewRecorder(gpu.RecorderOptions{})
+	must(t, err)
+	defer rec.Close()
+	for name, err := range map[string]error{
+		"wrong K":          k.Linear(rec, y, bad, l, 0, nil),
+		"wrong N":          k.Linear(rec, bad, x, l, 0, nil),
+		"missing residual": k.Linear(rec, y, x, l, EpiResidual, nil),
+		"nil layer":        k.Linear(rec, y, x, nil, 0, nil),
+	} {
+		if err == nil {
+			t.Errorf("%s: no error", name)
+		}
+	}
+	if _, err := k.UploadLinear(context.Background(), make([]float32, 10), nil, 3, 4); err == nil {
+		t.Error("wrong weight size accepted")
+	}
+}
+
+func TestBatchedMatMul(t *testing.T) {
+	k := newTestKernels(t)
+	r := rand.New(rand.NewPCG(9, 10))
+	// Attention-like: per head h, S_h = Q_h·K_hᵀ with Q, K slices of a [T, 3H] QKV tensor.
+	T, H, heads := 37, 32, 4
+	d := H / heads
+	qkv := randn(r, T*3*H, 1)
+	q := upF32(t, k, qkv, T, 3*H)
+	s := newOut(t, k, heads, T, T)
+	run(t, k, func(rec *gpu.Recorder) error {
+		return k.BatchedMatMul(rec, s.Tensor, q, q.View(H, T*3*H-H), MatMulOpts{
+			M: T, N: T, K: d, Batch: heads, LDX: 3 * H, LDW: 3 * H, StrideX: d, StrideW: d, StrideY: T * T, Alpha: 0.5,
+		})
+	})
+	got := s.read(t, k)
+	for h := 0; h < heads; h++ {
+		want := ref.MatMul(qkv[h*d:], qkv[H+h*d:], T, T, d, 3*H, 3*H, false, 0.5)
+		if e := nmse(got[h*T*T:(h+1)*T*T], want); e > 1e-10 {
+			t.Errorf("head %d: nmse %.3g", h, e)
+		}
+	}
+	// P·V form: W stored [K,N].
+	m, n, kd := 19, 8, 37
+	x, w := randn(r, 3*m*kd, 1), randn(r, kd*n, 1)
+	xt, wt := upF32(t, k, x, 3, m, kd), upF32(t, k, w, kd, n)
+	y := newOut(t, k, 3, m, n)
+	run(t, k, func(rec *gpu.Recorder) error {
+		return k.BatchedMatMul(rec, y.Tensor, xt, wt, MatMulOpts{M: m, N: n, K: kd, Batch: 3, StrideX: m * kd, StrideY: m * n, TransW: true})
+	})
+	got = y.read(t, k)
+	for b := 0; b < 3; b++ {
+		want := ref.MatMul(x[b*m*kd:], w, m, n, kd, kd, n, true, 1)
+		if e := nmse(got[b*m*n:(b+1)*m*n], want); e > 1e-10 {
+			t.Errorf("batch %d: nmse %.3g", b, e)
+		}
+	}
+	rec, err := k.dev.NewRecorder(gpu.RecorderOptions{})
+	must(t, err)
+	defer rec.Close()
+	if err := k.BatchedMatMul(rec, y.Tensor, xt, wt, MatMulOpts{M: m, N: n, K: kd, Batch: 4, StrideX: m * kd, StrideY: m * n, TransW: true}); err == nil {
+		t.Error("strides past the end accepted")
+	}
+}

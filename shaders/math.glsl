@@ -1,0 +1,51 @@
+// math.glsl: accurate transcendental helpers. Vulkan leaves the precision of tanh and friends
+// loose, and GLSL has no erf, so ViLT's exact-erf GELU and the pooler's tanh are built here
+// from exp (3+2|x| ULP) with approximations whose own relative error is ~1e-7.
+#ifndef VILT_MATH_GLSL
+#define VILT_MATH_GLSL
+
+// erfc for z >= 0 (Chebyshev fit, fractional error < 1.2e-7 everywhere).
+float erfc_pos(float z) {
+	float t = 1.0 / (1.0 + 0.5 * z);
+	float r = t * exp(-z * z - 1.26551223 +
+		t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 +
+		t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 +
+		t * 0.17087277)))))))));
+	return r;
+}
+
+// erf for any x.
+float erf_f(float x) {
+	float e = 1.0 - erfc_pos(abs(x));
+	return x < 0.0 ? -e : e;
+}
+
+// gelu_erf is 0.5·x·(1 + erf(x/√2)), written with erfc on the negative side so the relative
+// error stays ~1e-7 where 1 + erf(x/√2) is tiny.
+float gelu_erf(float x) {
+	const float INV_SQRT2 = 0.70710678118654752;
+	if (x >= 0.0) return 0.5 * x * (2.0 - erfc_pos(x * INV_SQRT2));
+	return 0.5 * x * erfc_pos(-x * INV_SQRT2);
+}
+
+// tanh_f: Cephes' single-precision rational form near 0, exp form elsewhere.
+float tanh_f(float x) {
+	float a = abs(x);
+	if (a < 0.625) {
+		float z = x * x;
+		float p = (((-5.70498872745e-3 * z + 2.06390887954e-2) * z - 5.37397155531e-2) * z +
+			1.33314422036e-1) * z - 3.33332819422e-1;
+		return x + x * z * p;
+	}
+	if (a > 10.0) return sign(x);
+	float r = 1.0 - 2.0 / (exp(2.0 * a) + 1.0);
+	return x < 0.0 ? -r : r;
+}
+
+// Epilogue flags shared by GEMM variants (spec constant EPI).
+const uint EPI_BIAS = 1u;
+const uint EPI_GELU = 2u;
+const uint EPI_RESIDUAL = 4u;
+const uint EPI_TANH = 8u;
+
+#endif
