@@ -79,13 +79,16 @@ func BenchmarkGEMM(b *testing.B) {
 						b.Fatal(err)
 					}
 					b.ResetTimer()
+					cpu0 := cpuSeconds()
 					for i := 0; i < b.N; i++ {
 						if err := rec.Submit(ctx); err != nil {
 							b.Fatal(err)
 						}
 					}
 					sec := b.Elapsed().Seconds() / float64(b.N)
-					b.ReportMetric(2*float64(m)*float64(s.n)*float64(s.k)/sec/1e9, "GFLOPS")
+					flops := 2 * float64(m) * float64(s.n) * float64(s.k)
+					b.ReportMetric(flops/sec/1e9, "GFLOPS")
+					reportCPU(b, flops, cpu0)
 					b.ReportMetric(sec*1e3, "ms/op")
 				})
 			}
@@ -142,6 +145,7 @@ func BenchmarkAttention(b *testing.B) {
 					b.Fatal(err)
 				}
 				b.ResetTimer()
+				cpu0 := cpuSeconds()
 				for i := 0; i < b.N; i++ {
 					if err := rec.Submit(ctx); err != nil {
 						b.Fatal(err)
@@ -150,6 +154,7 @@ func BenchmarkAttention(b *testing.B) {
 				sec := b.Elapsed().Seconds() / float64(b.N)
 				flops := 4 * float64(c.b) * float64(c.s) * float64(c.s) * float64(hid)
 				b.ReportMetric(flops/sec/1e9, "GFLOPS")
+				reportCPU(b, flops, cpu0)
 				b.ReportMetric(sec*1e3, "ms/op")
 			})
 		}

@@ -1,0 +1,56 @@
+package graph
+
+import (
+	"fmt"
+
+	"github.com/vilt-vk/vilt-vk/gpu"
+)
+
+// TextEmbedding records ViLT's (BERT) text embeddings before their LayerNorm:
+//
+//	dst[b, t, :] = (word[ids[b,t], :] + segment[typeIDs[b,t], :]) + pos[t, :]
+//
+// with dst [B, T, H] float32, ids and typeIDs [B, T] int32 (typeIDs all 0 when the caller has
+// none), word [V, H], segment [types, H] and pos [maxPos, H] (T ≤ maxPos is checked here;
+// position ids are always 0..T-1). Ids and type ids outside their tables are clamped in the
+// shader so they never read out of bounds; validating them on the host before upload (and
+// reporting bad input) is the caller's job. The LayerNorm (eps 1e-12) and the modality row
+// are separate ops (LayerNorm, Add).
+func (k *Kernels) TextEmbedding(rec *gpu.Recorder, dst, word, segment, pos, ids, typeIDs Tensor) error {
+	const op = "text embedding"
+	if err := hasBuf(op, map[string]Tensor{"dst": dst, "word": word, "segment": segment, "pos": pos, "ids": ids, "typeIDs": typeIDs}); err != nil {
+		return err
+	}
+	if len(dst.Shape) != 3 {
+		return fmt.Errorf("%s: dst has shape %v, want [B,T,H]", op, dst.Shape)
+	}
+	bsz, seq, h := dst.Shape[0], dst.Shape[1], dst.Shape[2]
+	if err := joinErr(
+		checkDType(op, "dst", dst, F32), checkDType(op, "word", word, F32), checkDType(op, "segment", segment, F32),
+		checkDType(op, "pos", pos, F32), checkDType(op, "ids", ids, I32), checkDType(op, "typeIDs", typeIDs, I32),
+		checkShape(op, "word", word, -1, h), checkShape(op, "segment", segment, -1, h), checkShape(op, "pos", pos, -1, h),
+		checkShape(op, "ids", ids, bsz, seq), checkShape(op, "typeIDs", typeIDs, bsz, seq), checkElems(op, dst.Len()),
+		checkElems(op, word.Len())); err != nil {
+		return err
+	}
+	if seq > pos.Shape[0] {
+		return fmt.Errorf("%s: %d text tokens, but only %d positions (max_position_embeddings)", op, seq, pos.Shape[0])
+	}
+	kern, err := k.kernel1D("embed_text", []gpu.BindingKind{rd, rd, rd, rd, rd, wr}, 44)
+	if err != nil {
+		return err
+	}
+	bd := k.binder(op)
+	wo := bd.add("word", word)
+	so := bd.add("segment", segment)
+	po := bd.add("pos", pos)
+	io := bd.add("ids", ids)
+	to := bd.add("typeIDs", typeIDs)
+	yo := bd.add("dst", dst)
+	if bd.err != nil {
+		return bd.err
+	}
+	n := dst.Len()
+	push := gpu.Push(uint32(n), uint32(h), uint32(seq), uint32(word.Shape[0]), uint32(segment.Shape[0]), wo, so, po, io, to, yo)
+	return k.dispatch1D(rec, kern, n, push, bd.binds)
+}

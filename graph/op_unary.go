@@ -1,0 +1,38 @@
+package graph
+
+import (
+	"github.com/vilt-vk/vilt-vk/gpu"
+)
+
+// GELU records dst = 0.5·x·(1 + erf(x/√2)) element-wise (the exact erf form ViLT uses
+// everywhere). dst and x are float32 with the same element count (shapes may differ; x
+// itself is allowed: in place).
+func (k *Kernels) GELU(rec *gpu.Recorder, dst, x Tensor) error {
+	return k.unary(rec, "gelu", dst, x)
+}
+
+// Tanh records dst = tanh(x) element-wise (the pooler's activation), like GELU.
+func (k *Kernels) Tanh(rec *gpu.Recorder, dst, x Tensor) error {
+	return k.unary(rec, "tanh", dst, x)
+}
+
+func (k *Kernels) unary(rec *gpu.Recorder, op string, dst, x Tensor) error {
+	if err := hasBuf(op, map[string]Tensor{"dst": dst, "x": x}); err != nil {
+		return err
+	}
+	if err := joinErr(checkDType(op, "dst", dst, F32), checkDType(op, "x", x, F32), sameLen(op, dst, x), checkElems(op, x.Len())); err != nil {
+		return err
+	}
+	kern, err := k.kernel1D(op, []gpu.BindingKind{rd, rw}, 12)
+	if err != nil {
+		return err
+	}
+	bd := k.binder(op)
+	xo := bd.add("x", x)
+	yo := bd.add("dst", dst)
+	if bd.err != nil {
+		return bd.err
+	}
+	n := x.Len()
+	return k.dispatch1D(rec, kern, n, gpu.Push(uint32(n), xo, yo), bd.binds)
+}

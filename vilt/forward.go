@@ -1,0 +1,187 @@
+package vilt
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/vilt-vk/vilt-vk/graph"
+	"github.com/vilt-vk/vilt-vk/weights"
+)
+
+// executable returns the compiled forward for key, compiling (and caching) it on first use.
+// r.mu must be held.
+func (r *replica) executable(key shapeKey) (*graph.Executable, error) {
+	if e, ok := r.cache[key]; ok {
+		for i, k := range r.order {
+			if k == key {
+				r.order = append(append(r.order[:i:i], r.order[i+1:]...), key)
+				break
+			}
+		}
+		return e, nil
+	}
+	e, err := r.buildProgram(key)
+	if err != nil {
+		return nil, err
+	}
+	if len(r.order) >= maxCachedShapes {
+		old := r.order[0]
+		r.order = r.order[1:]
+		r.cache[old].Close()
+		delete(r.cache, old)
+	}
+	r.cache[key] = e
+	r.order = append(r.order, key)
+	return e, nil
+}
+
+// forward runs one (sub-)batch on this device. Ls are the image token counts per pass.
+func (r *replica) forward(ctx context.Context, in *Inputs, opts ForwardOptions, Ls []int, prof profileMode) (*Outputs, error) {
+	cfg := r.cfg
+	B, T, H := in.Batch, in.SeqLen, cfg.HiddenSize
+	L := Ls[0]
+	for _, l := range Ls[1:] {
+		if l != L {
+			return nil, fmt.Errorf("vilt: the images of an example give %d and %d image tokens; NLVR2 needs equal sizes", L, l)
+		}
+	}
+	S := T + 1 + L
+	modIdx := opts.ImageTokenTypeIdx
+	if modIdx == 0 {
+		modIdx = 1
+	}
+	if modIdx < 0 || modIdx >= cfg.ModalityTypeVocabSize {
+		return nil, fmt.Errorf("vilt: image_token_type_idx %d outside [0, %d)", modIdx, cfg.ModalityTypeVocabSize)
+	}
+	if r.head == weights.HeadNLVR2 && cfg.ModalityTypeVocabSize < in.NumImages+1 {
+		return nil, fmt.Errorf("vilt: %d images need modality_type_vocab_size ≥ %d", in.NumImages, in.NumImages+1)
+	}
+	key := shapeKey{B: B, T: T, H: in.Height, W: in.Width, L: L, N: in.NumImages,
+		hidden: opts.OutputHiddenStates, attn: opts.OutputAttentions, modIdx: modIdx, profile: bool(prof)}
+
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.cache == nil {
+		return nil, fmt.Errorf("vilt: model closed")
+	}
+	e, err := r.executable(key)
+	if err != nil {
+		return nil, fmt.Errorf("vilt: build forward for %d×%d tokens: %w", B, S, err)
+	}
+
+	ids := make([]int32, B*T)
+	for i, v := range in.InputIDs {
+		ids[i] = int32(v)
+	}
+	tt := make([]int32, B*T)
+	for i := range tt {
+		if in.TokenTypeIDs != nil {
+			tt[i] = int32(in.TokenTypeIDs[i])
+		}
+	}
+	idxText := make([]int32, B*S)
+	idxPool := make([]int32, B)
+	idxTextRows := make([]int32, B*T)
+	for i := range idxText {
+		idxText[i] = -1
+	}
+	for b := 0; b < B; b++ {
+		for t := 0; t < T; t++ {
+			idxText[b*S+t] = int32(b*T + t)
+			idxTextRows[b*T+t] = int32(b*S + t)
+		}
+		idxPool[b] = int32(b * S)
+	}
+	set := func(name string, v any) {
+		if err == nil {
+			err = e.SetInput(ctx, name, v)
+		}
+	}
+	set("input_ids", ids)
+	set("token_type_ids", tt)
+	set("idx_text", idxText)
+	set("idx_pool", idxPool)
+	if r.head == weights.HeadMLM || r.head == weights.HeadTokenClassification {
+		set("idx_text_rows", idxTextRows)
+	}
+	out := &Outputs{Tensors: map[string]*Tensor{}, SeqLen: S, ImageTokens: L}
+	P := cfg.PatchSize
+	for img := 0; img < in.NumImages; img++ {
+		pl, perr := planImages(cfg, in, img, opts.Seed, L)
+		if perr != nil {
+			return nil, perr
+		}
+		pfx := ""
+		cls := int32(modIdx)
+		if r.head == weights.HeadNLVR2 {
+			pfx = fmt.Sprintf("img%d.", img)
+			cls = int32(img + 1)
+		}
+		np := (in.Height / P) * (in.Width / P)
+		idxImg := make([]int32, B*S)
+		idxCLS := make([]int32, B*S)
+		maskAdd := make([]float32, B*S)
+		tokMask := make([]int64, B*(1+L))
+		for i := range idxImg {
+			idxImg[i], idxCLS[i] = -1, -1
+		}
+		for b := 0; b < B; b++ {
+			idxCLS[b*S+T] = cls
+			for t := 0; t < T; t++ {
+				m := float32(1)
+				if in.AttentionMask != nil {
+					m = float32(in.AttentionMask[b*T+t])
+				}
+				maskAdd[b*S+t] = (1 - m) * graph.MaskMin
+			}
+			tokMask[b*(1+L)] = 1
+			for j := 0; j < L; j++ {
+				idxImg[b*S+T+1+j] = int32(b*np + pl.tokens[b][j])
+				maskAdd[b*S+T+1+j] = (1 - pl.tokenMask[b][j]) * graph.MaskMin
+				tokMask[b*(1+L)+1+j] = int64(pl.tokenMask[b][j])
+			}
+		}
+		pix := in.PixelValues
+		if in.NumImages > 1 {
+			C, hw := cfg.NumChannels, in.Height*in.Width
+			pix = make([]float32, B*C*hw)
+			for b := 0; b < B; b++ {
+				copy(pix[b*C*hw:(b+1)*C*hw], in.PixelValues[(b*in.NumImages+img)*C*hw:(b*in.NumImages+img+1)*C*hw])
+			}
+		}
+		set(pfx+"pixel_values", pix)
+		set(pfx+"sizes", pl.sizes)
+		set(pfx+"idx_img", idxImg)
+		set(pfx+"idx_cls", idxCLS)
+		set(pfx+"mask_add", maskAdd)
+		out.ImageTokenMask = append(out.ImageTokenMask, tokMask)
+	}
+	if r.head == weights.HeadNLVR2 {
+		n := in.NumImages
+		for i := 0; i < n; i++ {
+			idx := make([]int32, B*n)
+			for j := range idx {
+				idx[j] = -1
+			}
+			for b := 0; b < B; b++ {
+				idx[b*n+i] = int32(b)
+			}
+			set(fmt.Sprintf("idx_concat%d", i), idx)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := e.Run(ctx); err != nil {
+		return nil, fmt.Errorf("vilt: forward: %w", err)
+	}
+	for _, name := range e.OutputNames() {
+		v, err := e.Output(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		out.Tensors[name] = &Tensor{Shape: e.OutputShape(name), Data: v}
+	}
+	_ = H
+	return out, nil
+}

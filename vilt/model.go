@@ -1,0 +1,255 @@
+// Package vilt is ViLT (Kim, Son & Kim 2021) on Vulkan: the model and every transformers
+// head (masked LM, VQA, NLVR2, image-text retrieval, token classification), loaded from
+// Hugging Face checkpoints and run as one recorded command buffer per input shape on one or
+// several devices.
+package vilt
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+
+	"github.com/vilt-vk/vilt-vk/gpu"
+	"github.com/vilt-vk/vilt-vk/graph"
+	"github.com/vilt-vk/vilt-vk/weights"
+)
+
+// Model is a ViLT model with its head, with weights on one or more devices. Forward is safe
+// for concurrent use: each device runs one forward at a time, and a batch is split across
+// devices.
+type Model struct {
+	Config *Config
+	Head   weights.Head
+
+	replicas []*replica
+	loadInfo LoadInfo
+}
+
+// LoadInfo describes what loading cost.
+type LoadInfo struct {
+	WeightBytes uint64 // device bytes per device
+	Devices     []string
+}
+
+// replica is the model on one device.
+type replica struct {
+	cfg  *Config
+	head weights.Head
+	dev  *gpu.Device
+	k    *graph.Kernels
+	w    *deviceWeights
+
+	mu    sync.Mutex // one forward at a time on this device
+	cache map[shapeKey]*graph.Executable
+	order []shapeKey // LRU, oldest first
+}
+
+// maxCachedShapes bounds the compiled forwards kept per device.
+const maxCachedShapes = 8
+
+// New uploads a mapped checkpoint to each device. The devices stay owned by the caller.
+func New(ctx context.Context, cfg *Config, ckpt *weights.Model, devices []*gpu.Device) (*Model, error) {
+	if len(devices) == 0 {
+		return nil, fmt.Errorf("vilt: no device")
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("vilt: config: %w", err)
+	}
+	if cfg.HiddenSize%cfg.NumAttentionHeads != 0 || (cfg.HiddenSize/cfg.NumAttentionHeads)%4 != 0 {
+		return nil, fmt.Errorf("vilt: head dim %d×%d unsupported (multiple of 4 required)", cfg.HiddenSize, cfg.NumAttentionHeads)
+	}
+	head := weights.Head(cfg.Architecture())
+	m := &Model{Config: cfg, Head: head}
+	for _, d := range devices {
+		k, err := graph.NewKernels(d)
+		if err != nil {
+			m.Close()
+			return nil, err
+		}
+		w, err := uploadWeights(ctx, k, cfg, ckpt, head)
+		if err != nil {
+			m.Close()
+			return nil, fmt.Errorf("vilt: upload to %s: %w", d.Info().Name, err)
+		}
+		m.replicas = append(m.replicas, &replica{cfg: cfg, head: head, dev: d, k: k, w: w, cache: map[shapeKey]*graph.Executable{}})
+		m.loadInfo.WeightBytes = w.bytes
+		m.loadInfo.Devices = append(m.loadInfo.Devices, d.Info().Name)
+	}
+	return m, nil
+}
+
+// LoadInfo reports weight bytes per device and the device names.
+func (m *Model) LoadInfo() LoadInfo { return m.loadInfo }
+
+// Devices are the devices the model runs on.
+func (m *Model) Devices() []*gpu.Device {
+	out := make([]*gpu.Device, len(m.replicas))
+	for i, r := range m.replicas {
+		out[i] = r.dev
+	}
+	return out
+}
+
+// Close frees the weights and compiled forwards on every device (not the devices).
+func (m *Model) Close() error {
+	for _, r := range m.replicas {
+		r.mu.Lock()
+		for _, e := range r.cache {
+			e.Close()
+		}
+		r.cache = nil
+		if r.w != nil {
+			r.w.free()
+			r.w = nil
+		}
+		r.mu.Unlock()
+	}
+	m.replicas = nil
+	return nil
+}
+
+func (c *Config) numImages() int {
+	if c.NumImages > 0 {
+		return c.NumImages
+	}
+	return 2
+}
+
+// imagesPerExample is how many images one example carries for this head.
+func (m *Model) imagesPerExample() int {
+	if m.Head == weights.HeadNLVR2 {
+		return m.Config.numImages()
+	}
+	return 1
+}
+
+// Tensor is a float32 output with its shape.
+type Tensor struct {
+	Shape []int
+	Data  []float32
+}
+
+// Outputs maps transformers' output names (last_hidden_state, pooler_output, logits,
+// hidden_states.N, attentions.N; NLVR2 passes with the prefixes img0., img1.) to tensors.
+// Image tokens are in the deterministic row-major order of golden README §3.5.
+type Outputs struct {
+	Tensors map[string]*Tensor
+	// SeqLen is S = T + 1 + L, ImageTokens L.
+	SeqLen, ImageTokens int
+	// ImageTokenMask[pass] is [B, 1+L]: 1 for the image CLS and valid patches, 0 for fillers.
+	ImageTokenMask [][]int64
+}
+
+// Names lists the output tensor names, sorted.
+func (o *Outputs) Names() []string {
+	names := make([]string, 0, len(o.Tensors))
+	for n := range o.Tensors {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Logits returns the head's logits (nil for ViltModel).
+func (o *Outputs) Logits() *Tensor { return o.Tensors["logits"] }
+
+// Forward runs the model on a batch. With several devices the batch is split across them
+// (each part keeps the whole batch's image token count, so outputs concatenate exactly).
+func (m *Model) Forward(ctx context.Context, in *Inputs, opts ForwardOptions) (*Outputs, error) {
+	if len(m.replicas) == 0 {
+		return nil, fmt.Errorf("vilt: model closed")
+	}
+	if err := in.validate(m.Config, m.imagesPerExample()); err != nil {
+		return nil, err
+	}
+	// The image token count L of the whole batch, per image pass.
+	var Ls []int
+	for img := 0; img < in.NumImages; img++ {
+		pl, err := planImages(m.Config, in, img, opts.Seed, 0)
+		if err != nil {
+			return nil, err
+		}
+		Ls = append(Ls, pl.L)
+	}
+	n := min(len(m.replicas), in.Batch)
+	if n == 1 {
+		return m.replicas[0].forward(ctx, in, opts, Ls, profileOff)
+	}
+	parts := splitBatch(in, n)
+	outs := make([]*Outputs, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range parts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			outs[i], errs[i] = m.replicas[i].forward(ctx, parts[i], opts, Ls, profileOff)
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return concatOutputs(outs), nil
+}
+
+type profileMode bool
+
+const profileOff profileMode = false
+
+// splitBatch cuts a batch into n nearly equal parts along B.
+func splitBatch(in *Inputs, n int) []*Inputs {
+	var parts []*Inputs
+	T, per := in.SeqLen, in.NumImages*in.Height*in.Width
+	cper := per * len(in.PixelValues) / max(1, in.Batch*per)
+	b0 := 0
+	for i := 0; i < n; i++ {
+		nb := in.Batch / n
+		if i < in.Batch%n {
+			nb++
+		}
+		p := *in
+		p.Batch = nb
+		p.InputIDs = in.InputIDs[b0*T : (b0+nb)*T]
+		if in.AttentionMask != nil {
+			p.AttentionMask = in.AttentionMask[b0*T : (b0+nb)*T]
+		}
+		if in.TokenTypeIDs != nil {
+			p.TokenTypeIDs = in.TokenTypeIDs[b0*T : (b0+nb)*T]
+		}
+		p.PixelValues = in.PixelValues[b0*cper : (b0+nb)*cper]
+		if in.PixelMask != nil {
+			p.PixelMask = in.PixelMask[b0*per : (b0+nb)*per]
+		}
+		parts = append(parts, &p)
+		b0 += nb
+	}
+	return parts
+}
+
+// concatOutputs joins per-device outputs along the batch axis.
+func concatOutputs(outs []*Outputs) *Outputs {
+	res := &Outputs{Tensors: map[string]*Tensor{}, SeqLen: outs[0].SeqLen, ImageTokens: outs[0].ImageTokens}
+	for name, t := range outs[0].Tensors {
+		shape := append([]int(nil), t.Shape...)
+		var data []float32
+		for _, o := range outs {
+			ot := o.Tensors[name]
+			data = append(data, ot.Data...)
+			if o != outs[0] {
+				shape[0] += ot.Shape[0]
+			}
+		}
+		res.Tensors[name] = &Tensor{Shape: shape, Data: data}
+	}
+	for pass := range outs[0].ImageTokenMask {
+		var all []int64
+		for _, o := range outs {
+			all = append(all, o.ImageTokenMask[pass]...)
+		}
+		res.ImageTokenMask = append(res.ImageTokenMask, all)
+	}
+	return res
+}

@@ -1,0 +1,107 @@
+package weights
+
+import (
+	"bytes"
+	"encoding/binary"
+	"io"
+	"math"
+	"testing"
+)
+
+// checkStreams checks that WriteTo, Reader and Float32s agree.
+func checkStreams(t *testing.T, tt *Tensor) {
+	t.Helper()
+	f, err := tt.Float32s()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := make([]byte, 4*len(f))
+	for i, v := range f {
+		binary.LittleEndian.PutUint32(want[4*i:], math.Float32bits(v))
+	}
+	var buf bytes.Buffer
+	n, err := tt.WriteTo(&buf)
+	if err != nil || n != int64(len(want)) || n != tt.F32Size() || !bytes.Equal(buf.Bytes(), want) {
+		t.Errorf("%s: WriteTo wrote %d bytes (err %v), want %d matching bytes", tt.Name, n, err, len(want))
+	}
+	got, err := io.ReadAll(iotestOneByte(tt.Reader()))
+	if err != nil || !bytes.Equal(got, want) {
+		t.Errorf("%s: Reader gave %d bytes (err %v), want %d matching bytes", tt.Name, len(got), err, len(want))
+	}
+}
+
+// iotestOneByte reads in odd-sized pieces to exercise partial chunks.
+func iotestOneByte(r io.Reader) io.Reader { return &oddReader{r} }
+
+type oddReader struct{ r io.Reader }
+
+func (o *oddReader) Read(p []byte) (int, error) { return o.r.Read(p[:min(len(p), 7)]) }
+
+func TestConversions(t *testing.T) {
+	le := binary.LittleEndian
+	cases := []struct {
+		name  string
+		dtype DType
+		raw   []byte
+		want  []float32
+	}{
+		{"f16", F16, le.AppendUint16(le.AppendUint16(le.AppendUint16(le.AppendUint16(nil, 0x3c00), 0xc000), 0x0001), 0x7bff), []float32{1, -2, 5.9604645e-8, 65504}},
+		{"bf16", BF16, le.AppendUint16(le.AppendUint16(nil, 0x3f80), 0xc0a0), []float32{1, -5}},
+		{"i64", I64, le.AppendUint64(le.AppendUint64(nil, 7), math.MaxUint64), []float32{7, -1}},
+		{"i32", I32, le.AppendUint32(nil, 0xfffffffe), []float32{-2}},
+		{"f64", F64, le.AppendUint64(nil, math.Float64bits(0.5)), []float32{0.5}},
+	}
+	for _, c := range cases {
+		tt, err := NewTensor(c.name, c.dtype, []int{len(c.want)}, c.raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := tt.Float32s()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range got {
+			if got[i] != c.want[i] {
+				t.Errorf("%s[%d] = %v, want %v", c.name, i, got[i], c.want[i])
+			}
+		}
+		checkStreams(t, tt)
+	}
+	// Every half value converts exactly (float64 reference).
+	for h := 0; h < 1<<16; h++ {
+		got := F16ToF32(uint16(h))
+		exp := (h >> 10) & 0x1f
+		mant := float64(h & 0x3ff)
+		var want float64
+		switch exp {
+		case 0:
+			want = mant * math.Pow(2, -24)
+		case 0x1f:
+			continue
+		default:
+			want = (1 + mant/1024) * math.Pow(2, float64(exp-15))
+		}
+		if h&0x8000 != 0 {
+			want = -want
+		}
+		if float64(got) != want {
+			t.Fatalf("F16ToF32(%#04x) = %v, want %v", h, got, want)
+		}
+	}
+}
+
+func TestNewTensorChecksBytes(t *testing.T) {
+	if _, err := NewTensor("x", F32, []int{2, 3}, make([]byte, 20)); err == nil {
+		t.Error("want an error for 20 bytes of a [2 3] F32 tensor")
+	}
+	if _, err := NewTensor("x", Invalid, []int{1}, make([]byte, 1)); err == nil {
+		t.Error("want an error for an invalid dtype")
+	}
+	if _, err := NewTensor("x", F32, []int{-1}, nil); err == nil {
+		t.Error("want an error for a negative dimension")
+	}
+	tt, err := NewTensor("s", F32, nil, make([]byte, 4))
+	if err != nil || tt.NumElements() != 1 {
+		t.Errorf("scalar: %v, %d elements", err, tt.NumElements())
+	}
+}
