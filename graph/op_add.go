@@ -10,8 +10,14 @@ import (
 // (leading 1s ignored) must equal the trailing axes of a's shape, e.g. a [B,S,H] with b [H]
 // (a bias or a modality-embedding row), [S,H] or [B,S,H]. dst has a's element count (a or b
 // itself is allowed: in place). Any operand may be a View starting at any element (the
-// kernel is shaders/add_rows.comp, add.comp plus element offsets).
+// kernel is shaders/add_rows.comp, add.comp plus element offsets; add_rows_tex.comp, 4
+// elements per invocation through texel buffers, when sizes are multiples of 4 and the
+// tensors start on 16-byte boundaries).
 func (k *Kernels) Add(rec *gpu.Recorder, dst, a, b Tensor) error {
+	return k.add(rec, dst, a, b, true)
+}
+
+func (k *Kernels) add(rec *gpu.Recorder, dst, a, b Tensor, allowTexel bool) error {
 	const op = "add"
 	if err := hasBuf(op, map[string]Tensor{"dst": dst, "a": a, "b": b}); err != nil {
 		return err
@@ -22,6 +28,19 @@ func (k *Kernels) Add(rec *gpu.Recorder, dst, a, b Tensor) error {
 	}
 	if !broadcastsOver(b.Shape, a.Shape) {
 		return fmt.Errorf("%s: b %v does not broadcast over a %v (b's axes must be a's trailing axes)", op, b.Shape, a.Shape)
+	}
+	n, nb := a.Len(), b.Len()
+	if allowTexel && n%4 == 0 && nb%4 == 0 {
+		tb := k.texelBinder()
+		ao, bo := tb.tex(a), tb.tex(b)
+		yo := tb.vec4(op, "dst", dst)
+		if tb.ok {
+			kern, err := k.kernel1D("add_rows_tex", []gpu.BindingKind{tex, tex, rw}, 20)
+			if err != nil {
+				return err
+			}
+			return k.dispatch1D(rec, kern, n/4, gpu.Push(uint32(n/4), uint32(nb/4), ao/4, bo/4, yo/4), tb.binds)
+		}
 	}
 	kern, err := k.kernel1D("add_rows", []gpu.BindingKind{rd, rd, rw}, 20)
 	if err != nil {
@@ -34,8 +53,7 @@ func (k *Kernels) Add(rec *gpu.Recorder, dst, a, b Tensor) error {
 	if bd.err != nil {
 		return bd.err
 	}
-	n := a.Len()
-	return k.dispatch1D(rec, kern, n, gpu.Push(uint32(n), uint32(b.Len()), ao, bo, yo), bd.binds)
+	return k.dispatch1D(rec, kern, n, gpu.Push(uint32(n), uint32(nb), ao, bo, yo), bd.binds)
 }
 
 // broadcastsOver reports whether shape b, without its leading 1s, is a suffix of shape a.

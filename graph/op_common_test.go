@@ -122,3 +122,42 @@ func benchOp(b *testing.B, k *Kernels, bytes float64, fn func(rec *gpu.Recorder)
 	b.ReportMetric(sec*1e3, "ms/op")
 	b.ReportMetric(bytes/sec/1e9, "GB/s")
 }
+
+// runNamed is run that also returns the names of the kernels dispatched, in order (nil when
+// the device has no timestamps, which the names come with).
+func runNamed(t testing.TB, k *Kernels, fn func(rec *gpu.Recorder) error) []string {
+	t.Helper()
+	rec, err := k.dev.NewRecorder(gpu.RecorderOptions{Profile: true})
+	must(t, err)
+	defer rec.Close()
+	must(t, fn(rec))
+	must(t, rec.Submit(context.Background()))
+	tm, err := rec.Timings()
+	must(t, err)
+	var names []string
+	for _, x := range tm {
+		names = append(names, x.Label)
+	}
+	return names
+}
+
+// checkPath runs fn and checks that it dispatched kernel want (when names are available).
+func checkPath(t testing.TB, k *Kernels, want string, fn func(rec *gpu.Recorder) error) {
+	t.Helper()
+	names := runNamed(t, k, fn)
+	if names == nil {
+		return
+	}
+	if len(names) != 1 || names[0] != want {
+		t.Errorf("dispatched %v, want [%s]", names, want)
+	}
+}
+
+// texelPath names the kernel an op should pick: base+"_tex" when the texel variant is
+// allowed and applicable.
+func texelPath(base string, texel, applicable bool) string {
+	if texel && applicable {
+		return base + "_tex"
+	}
+	return base
+}

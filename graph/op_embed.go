@@ -16,7 +16,14 @@ import (
 // shader so they never read out of bounds; validating them on the host before upload (and
 // reporting bad input) is the caller's job. The LayerNorm (eps 1e-12) and the modality row
 // are separate ops (LayerNorm, Add).
+//
+// With H % 4 == 0 and 16-byte aligned tables and output, the tables are read through texel
+// buffers, 4 elements per invocation (embed_text_tex.comp).
 func (k *Kernels) TextEmbedding(rec *gpu.Recorder, dst, word, segment, pos, ids, typeIDs Tensor) error {
+	return k.textEmbedding(rec, dst, word, segment, pos, ids, typeIDs, true)
+}
+
+func (k *Kernels) textEmbedding(rec *gpu.Recorder, dst, word, segment, pos, ids, typeIDs Tensor, allowTexel bool) error {
 	const op = "text embedding"
 	if err := hasBuf(op, map[string]Tensor{"dst": dst, "word": word, "segment": segment, "pos": pos, "ids": ids, "typeIDs": typeIDs}); err != nil {
 		return err
@@ -35,6 +42,26 @@ func (k *Kernels) TextEmbedding(rec *gpu.Recorder, dst, word, segment, pos, ids,
 	}
 	if seq > pos.Shape[0] {
 		return fmt.Errorf("%s: %d text tokens, but only %d positions (max_position_embeddings)", op, seq, pos.Shape[0])
+	}
+	if allowTexel && h%4 == 0 {
+		tb := k.texelBinder()
+		wo, so, po := tb.tex(word), tb.tex(segment), tb.tex(pos)
+		bi, io, err1 := k.bindAt(op, "ids", ids)
+		bt, to, err2 := k.bindAt(op, "typeIDs", typeIDs)
+		if err := joinErr(err1, err2); err != nil {
+			return err
+		}
+		tb.binds = append(tb.binds, bi, bt)
+		yo := tb.vec4(op, "dst", dst)
+		if tb.ok {
+			kern, err := k.kernel1D("embed_text_tex", []gpu.BindingKind{tex, tex, tex, rd, rd, wr}, 44)
+			if err != nil {
+				return err
+			}
+			n4 := dst.Len() / 4
+			push := gpu.Push(uint32(n4), uint32(h/4), uint32(seq), uint32(word.Shape[0]), uint32(segment.Shape[0]), wo/4, so/4, po/4, io, to, yo/4)
+			return k.dispatch1D(rec, kern, n4, push, tb.binds)
+		}
 	}
 	kern, err := k.kernel1D("embed_text", []gpu.BindingKind{rd, rd, rd, rd, rd, wr}, 44)
 	if err != nil {

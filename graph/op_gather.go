@@ -12,10 +12,11 @@ import (
 // into one dst (one per source, the others' rows at -1) build a concatenation, e.g. ViLT's
 // sequence [text ; image CLS ; patches]; idx[i] ≥ src rows clamps to the last row (never out
 // of bounds, but the caller should not rely on it). Pooler input: idx = [0, S, 2S, ...] over
-// the [B·S, H] sequence. Words are copied bit for bit, so dst and src may be F32 or I32
-// (same dtype); idx is I32 of any shape.
+// the [B·S, H] sequence. dst and src may be F32 or I32 (same dtype): I32 words are copied
+// bit for bit; F32 rows whose width is a multiple of 4 go through texel fetches, 4 per
+// invocation (values unchanged, though a device may flush denormals). idx is I32, any shape.
 func (k *Kernels) GatherRows(rec *gpu.Recorder, dst Tensor, dstRow0 int, src, idx Tensor) error {
-	return k.gather(rec, "gather_rows", dst, dstRow0, src, idx, 0)
+	return k.gather(rec, "gather_rows", dst, dstRow0, src, idx, 0, true)
 }
 
 // Embedding records dst[i, :] = table[ids[i], :] for the int32 ids (word, text-position,
@@ -30,10 +31,12 @@ func (k *Kernels) Embedding(rec *gpu.Recorder, dst, table, ids Tensor) error {
 	if dst.Rows() != ids.Len() {
 		return fmt.Errorf("%s: dst %v has %d rows for %d ids %v", op, dst.Shape, dst.Rows(), ids.Len(), ids.Shape)
 	}
-	return k.gather(rec, op, dst, 0, table, ids, 1)
+	return k.gather(rec, op, dst, 0, table, ids, 1, true)
 }
 
-func (k *Kernels) gather(rec *gpu.Recorder, op string, dst Tensor, row0 int, src, idx Tensor, mode uint32) error {
+// gather records gather_rows_tex (float32 rows of a multiple of 4 wide, 16-byte aligned: 4
+// elements per invocation through a texel buffer) or gather_rows (bit-exact 32-bit words).
+func (k *Kernels) gather(rec *gpu.Recorder, op string, dst Tensor, row0 int, src, idx Tensor, mode uint32, allowTexel bool) error {
 	if err := hasBuf(op, map[string]Tensor{"dst": dst, "src": src, "idx": idx}); err != nil {
 		return err
 	}
@@ -51,14 +54,32 @@ func (k *Kernels) gather(rec *gpu.Recorder, op string, dst Tensor, row0 int, src
 	if err := joinErr(checkElems(op, nidx*w), checkElems(op, dst.Len()), checkElems(op, src.Len())); err != nil {
 		return err
 	}
+	// Bind only the destination rows this call may write, so the recorder's hazard tracking
+	// lets gathers into disjoint row ranges of one tensor run without a barrier.
+	out := dst.View(row0*w, nidx, w)
+	if allowTexel && dst.DType == F32 && w%4 == 0 {
+		tb := k.texelBinder()
+		xo := tb.tex(src)
+		bi, io, err := k.bindAt(op, "idx", idx)
+		if err != nil {
+			return err
+		}
+		tb.binds = append(tb.binds, bi)
+		yo := tb.vec4(op, "dst", out)
+		if tb.ok {
+			kern, err := k.kernel1D("gather_rows_tex", []gpu.BindingKind{tex, rd, rw}, 32)
+			if err != nil {
+				return err
+			}
+			n4 := nidx * w / 4
+			push := gpu.Push(uint32(n4), uint32(w/4), uint32(src.Rows()), uint32(0), xo/4, yo/4, io, mode)
+			return k.dispatch1D(rec, kern, n4, push, tb.binds)
+		}
+	}
 	kern, err := k.kernel1D("gather_rows", []gpu.BindingKind{rd, rd, rw}, 32)
 	if err != nil {
 		return err
 	}
-	// Bind only the destination rows this call may write, so the recorder's hazard tracking
-	// lets gathers into disjoint row ranges of one tensor run without a barrier.
-	out := dst.View(row0*w, nidx, w)
-	out.DType = dst.DType
 	bd := k.binder(op)
 	xo := bd.add("src", src)
 	io := bd.add("idx", idx)

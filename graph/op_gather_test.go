@@ -23,35 +23,41 @@ func TestGatherRows(t *testing.T) {
 		{201, 201, 32, 5, 190, 0},
 		{269, 2 * 269, 768, 269, 269, 2},
 		{12, 8, 3072, 0, 8, 0},
+		{9, 20, 32, 3, 17, 4},
 	}
 	for _, c := range cases {
-		name := fmt.Sprintf("src%dx%d_dst%d_row0%d_n%d_pad%d", c.srcRows, c.w, c.dstRows, c.row0, c.nidx, c.pad)
-		t.Run(name, func(t *testing.T) {
-			src := randn(r, c.srcRows*c.w, 1)
-			idx := make([]int32, c.nidx)
-			for i := range idx {
-				switch r.IntN(6) {
-				case 0:
-					idx[i] = -1 // skipped
-				case 1:
-					idx[i] = int32(c.srcRows + r.IntN(5)) // clamps to the last row
-				default:
-					idx[i] = int32(r.IntN(c.srcRows))
+		for _, texel := range []bool{true, false} {
+			name := fmt.Sprintf("src%dx%d_dst%d_row0%d_n%d_pad%d_texel%v", c.srcRows, c.w, c.dstRows, c.row0, c.nidx, c.pad, texel)
+			t.Run(name, func(t *testing.T) {
+				src := randn(r, c.srcRows*c.w, 1)
+				idx := make([]int32, c.nidx)
+				for i := range idx {
+					switch r.IntN(6) {
+					case 0:
+						idx[i] = -1 // skipped
+					case 1:
+						idx[i] = int32(c.srcRows + r.IntN(5)) // clamps to the last row
+					default:
+						idx[i] = int32(r.IntN(c.srcRows))
+					}
 				}
-			}
-			st := upF32At(t, k, c.pad, src, c.srcRows, c.w)
-			it := upI32At(t, k, c.pad+1, idx, c.nidx)
-			out := newOutAt(t, k, c.pad, c.dstRows, c.w)
-			// Rows the gather does not write keep what was there.
-			prev := randn(r, c.dstRows*c.w, 1)
-			must(t, k.dev.UploadFloat32s(t.Context(), out.Buf, out.Off, prev))
-			run(t, k, func(rec *gpu.Recorder) error { return k.GatherRows(rec, out.Tensor, c.row0, st, it) })
-			got := out.readPadded(t, k, c.pad)
-			want := ref.GatherRows(append([]float32(nil), prev...), c.row0, src, idx, c.w)
-			if e := nmse(got, want); e != 0 {
-				t.Errorf("nmse %.3g, want exact", e)
-			}
-		})
+				st := upF32At(t, k, c.pad, src, c.srcRows, c.w)
+				it := upI32At(t, k, c.pad+1, idx, c.nidx)
+				out := newOutAt(t, k, c.pad, c.dstRows, c.w)
+				// Rows the gather does not write keep what was there.
+				prev := randn(r, c.dstRows*c.w, 1)
+				must(t, k.dev.UploadFloat32s(t.Context(), out.Buf, out.Off, prev))
+				fast := c.w%4 == 0 && c.pad%4 == 0
+				checkPath(t, k, texelPath("gather_rows", texel, fast), func(rec *gpu.Recorder) error {
+					return k.gather(rec, "gather_rows", out.Tensor, c.row0, st, it, 0, texel)
+				})
+				got := out.readPadded(t, k, c.pad)
+				want := ref.GatherRows(append([]float32(nil), prev...), c.row0, src, idx, c.w)
+				if e := nmse(got, want); e != 0 {
+					t.Errorf("nmse %.3g, want exact", e)
+				}
+			})
+		}
 	}
 }
 
@@ -155,31 +161,37 @@ func TestTextEmbedding(t *testing.T) {
 		{2, 11, 30522, 2, 40, 32, 0},
 		{3, 40, 1000, 2, 40, 768, 3},
 		{1, 7, 50, 2, 40, 769, 0},
+		{2, 9, 100, 3, 12, 64, 4},
 	} {
-		name := fmt.Sprintf("B%d_T%d_V%d_H%d_pad%d", c.bsz, c.seq, c.vocab, c.h, c.pad)
-		t.Run(name, func(t *testing.T) {
-			word := randn(r, c.vocab*c.h, 0.5)
-			seg := randn(r, c.types*c.h, 0.5)
-			pos := randn(r, c.maxPos*c.h, 0.5)
-			ids := make([]int32, c.bsz*c.seq)
-			tts := make([]int32, c.bsz*c.seq)
-			for i := range ids {
-				ids[i] = int32(r.IntN(c.vocab))
-				tts[i] = int32(r.IntN(c.types))
-			}
-			ids[0], tts[len(tts)-1] = int32(c.vocab), 7 // out of range: clamped, never read OOB
-			wt := upF32At(t, k, c.pad, word, c.vocab, c.h)
-			st := upF32At(t, k, c.pad, seg, c.types, c.h)
-			pt := upF32At(t, k, c.pad+1, pos, c.maxPos, c.h)
-			it := upI32At(t, k, c.pad, ids, c.bsz, c.seq)
-			tt := upI32At(t, k, c.pad+2, tts, c.bsz, c.seq)
-			out := newOutAt(t, k, c.pad, c.bsz, c.seq, c.h)
-			run(t, k, func(rec *gpu.Recorder) error { return k.TextEmbedding(rec, out.Tensor, wt, st, pt, it, tt) })
-			want := ref.TextEmbedding(word, seg, pos, ids, tts, c.seq, c.h)
-			if e := nmse(out.readPadded(t, k, c.pad), want); e != 0 {
-				t.Errorf("nmse %.3g, want exact", e)
-			}
-		})
+		for _, texel := range []bool{true, false} {
+			name := fmt.Sprintf("B%d_T%d_V%d_H%d_pad%d_texel%v", c.bsz, c.seq, c.vocab, c.h, c.pad, texel)
+			t.Run(name, func(t *testing.T) {
+				word := randn(r, c.vocab*c.h, 0.5)
+				seg := randn(r, c.types*c.h, 0.5)
+				pos := randn(r, c.maxPos*c.h, 0.5)
+				ids := make([]int32, c.bsz*c.seq)
+				tts := make([]int32, c.bsz*c.seq)
+				for i := range ids {
+					ids[i] = int32(r.IntN(c.vocab))
+					tts[i] = int32(r.IntN(c.types))
+				}
+				ids[0], tts[len(tts)-1] = int32(c.vocab), 7 // out of range: clamped, never read OOB
+				wt := upF32At(t, k, c.pad, word, c.vocab, c.h)
+				st := upF32At(t, k, c.pad, seg, c.types, c.h)
+				pt := upF32At(t, k, c.pad+4, pos, c.maxPos, c.h)
+				it := upI32At(t, k, c.pad+1, ids, c.bsz, c.seq)
+				tt := upI32At(t, k, c.pad+2, tts, c.bsz, c.seq)
+				out := newOutAt(t, k, c.pad, c.bsz, c.seq, c.h)
+				fast := c.h%4 == 0 && c.pad%4 == 0
+				checkPath(t, k, texelPath("embed_text", texel, fast), func(rec *gpu.Recorder) error {
+					return k.textEmbedding(rec, out.Tensor, wt, st, pt, it, tt, texel)
+				})
+				want := ref.TextEmbedding(word, seg, pos, ids, tts, c.seq, c.h)
+				if e := nmse(out.readPadded(t, k, c.pad), want); e != 0 {
+					t.Errorf("nmse %.3g, want exact", e)
+				}
+			})
+		}
 	}
 	t.Run("errors", func(t *testing.T) {
 		w := upF32(t, k, make([]float32, 8*4), 8, 4)

@@ -14,8 +14,14 @@ func PatchGrid(h, w, patch int) (hp, wp int) { return h / patch, w / patch }
 // [B, C, H, W] float32 → dst [B·Hp·Wp, C·P·P] (or any shape with that element count and last
 // axis C·P·P), row b·Hp·Wp + r·Wp + c holding patch (r, c) of image b flattened in (channel,
 // y, x) order. The conv is then dst · weight[D, C·P·P]ᵀ + bias (a Linear with the Conv2d
-// weight reshaped to [D, C·P·P]). Pixels past Hp·P or Wp·P are ignored.
+// weight reshaped to [D, C·P·P]). Pixels past Hp·P or Wp·P are ignored. With P and W
+// multiples of 4 and 16-byte aligned tensors it copies 4 pixels per invocation through a
+// texel buffer (im2col_tex.comp).
 func (k *Kernels) Im2col(rec *gpu.Recorder, dst, pixels Tensor, patch int) error {
+	return k.im2col(rec, dst, pixels, patch, true)
+}
+
+func (k *Kernels) im2col(rec *gpu.Recorder, dst, pixels Tensor, patch int, allowTexel bool) error {
 	const op = "im2col"
 	if err := hasBuf(op, map[string]Tensor{"dst": dst, "pixels": pixels}); err != nil {
 		return err
@@ -37,6 +43,20 @@ func (k *Kernels) Im2col(rec *gpu.Recorder, dst, pixels Tensor, patch int) error
 	}
 	if err := checkElems(op, dst.Len()); err != nil {
 		return err
+	}
+	if allowTexel && patch%4 == 0 && w%4 == 0 {
+		tb := k.texelBinder()
+		xo := tb.tex(pixels)
+		yo := tb.vec4(op, "dst", dst)
+		if tb.ok {
+			kern, err := k.kernel1D("im2col_tex", []gpu.BindingKind{tex, wr}, 36)
+			if err != nil {
+				return err
+			}
+			n4 := dst.Len() / 4
+			push := gpu.Push(uint32(n4), uint32(c), uint32(h), uint32(w), uint32(patch), uint32(hp), uint32(wp), xo/4, yo/4)
+			return k.dispatch1D(rec, kern, n4, push, tb.binds)
+		}
 	}
 	kern, err := k.kernel1D("im2col", []gpu.BindingKind{rd, wr}, 36)
 	if err != nil {

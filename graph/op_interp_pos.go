@@ -12,8 +12,13 @@ import (
 // align_corners=True, and zero-padded at the bottom and right to dst [B, Hp, Wp, D] (4-D;
 // View a [B, Hp·Wp, D] tensor as such). sizes is int32 [B, 2]; sizes outside [0, Hp] × [0, Wp]
 // clamp there. PatchGridSizes computes sizes on the device from the patch mask; a host that
-// knows the pixel masks can upload them instead.
+// knows the pixel masks can upload them instead. With D % 4 == 0 and 16-byte aligned grid and
+// output, 4 channels per invocation are read through a texel buffer (interp_pos_tex.comp).
 func (k *Kernels) InterpPosEmbed(rec *gpu.Recorder, dst, grid, sizes Tensor) error {
+	return k.interpPosEmbed(rec, dst, grid, sizes, true)
+}
+
+func (k *Kernels) interpPosEmbed(rec *gpu.Recorder, dst, grid, sizes Tensor, allowTexel bool) error {
 	const op = "interp pos embed"
 	if err := hasBuf(op, map[string]Tensor{"dst": dst, "grid": grid, "sizes": sizes}); err != nil {
 		return err
@@ -37,6 +42,25 @@ func (k *Kernels) InterpPosEmbed(rec *gpu.Recorder, dst, grid, sizes Tensor) err
 		}
 	default:
 		return fmt.Errorf("%s: grid has shape %v, want [pd,pd,%d] or [pd·pd,%d]", op, grid.Shape, d, d)
+	}
+	if allowTexel && d%4 == 0 {
+		tb := k.texelBinder()
+		gofs := tb.tex(grid)
+		bs, so, err := k.bindAt(op, "sizes", sizes)
+		if err != nil {
+			return err
+		}
+		tb.binds = append(tb.binds, bs)
+		yo := tb.vec4(op, "dst", dst)
+		if tb.ok {
+			kern, err := k.kernel1D("interp_pos_tex", []gpu.BindingKind{tex, rd, wr}, 32)
+			if err != nil {
+				return err
+			}
+			n4 := dst.Len() / 4
+			push := gpu.Push(uint32(n4), uint32(d/4), uint32(hp), uint32(wp), uint32(pd), gofs/4, so, yo/4)
+			return k.dispatch1D(rec, kern, n4, push, tb.binds)
+		}
 	}
 	kern, err := k.kernel1D("interp_pos", []gpu.BindingKind{rd, rd, wr}, 32)
 	if err != nil {

@@ -19,19 +19,24 @@ func TestIm2col(t *testing.T) {
 		{2, 3, 70, 45, 16, 0}, // pixels past Hp·P, Wp·P are ignored
 		{1, 3, 33, 7, 7, 3},
 		{1, 3, 384, 608, 32, 0}, // ViLT-B/32's largest image: 12×19 patches
+		{2, 3, 36, 44, 8, 4},
+		{1, 3, 64, 66, 16, 0}, // W not a multiple of 4: scalar kernel
 	} {
-		name := fmt.Sprintf("B%d_C%d_%dx%d_P%d_pad%d", c.b, c.ch, c.h, c.w, c.p, c.pad)
-		t.Run(name, func(t *testing.T) {
-			pix := randn(r, c.b*c.ch*c.h*c.w, 1)
-			hp, wp := PatchGrid(c.h, c.w, c.p)
-			kd := c.ch * c.p * c.p
-			xt := upF32At(t, k, c.pad, pix, c.b, c.ch, c.h, c.w)
-			out := newOutAt(t, k, c.pad, c.b*hp*wp, kd)
-			run(t, k, func(rec *gpu.Recorder) error { return k.Im2col(rec, out.Tensor, xt, c.p) })
-			if e := nmse(out.readPadded(t, k, c.pad), ref.Im2col(pix, c.b, c.ch, c.h, c.w, c.p)); e != 0 {
-				t.Errorf("nmse %.3g, want exact", e)
-			}
-		})
+		for _, texel := range []bool{true, false} {
+			name := fmt.Sprintf("B%d_C%d_%dx%d_P%d_pad%d_texel%v", c.b, c.ch, c.h, c.w, c.p, c.pad, texel)
+			t.Run(name, func(t *testing.T) {
+				pix := randn(r, c.b*c.ch*c.h*c.w, 1)
+				hp, wp := PatchGrid(c.h, c.w, c.p)
+				kd := c.ch * c.p * c.p
+				xt := upF32At(t, k, c.pad, pix, c.b, c.ch, c.h, c.w)
+				out := newOutAt(t, k, c.pad, c.b*hp*wp, kd)
+				fast := c.p%4 == 0 && c.w%4 == 0 && c.pad%4 == 0
+				checkPath(t, k, texelPath("im2col", texel, fast), func(rec *gpu.Recorder) error { return k.im2col(rec, out.Tensor, xt, c.p, texel) })
+				if e := nmse(out.readPadded(t, k, c.pad), ref.Im2col(pix, c.b, c.ch, c.h, c.w, c.p)); e != 0 {
+					t.Errorf("nmse %.3g, want exact", e)
+				}
+			})
+		}
 	}
 	t.Run("errors", func(t *testing.T) {
 		x := upF32(t, k, make([]float32, 3*8*8), 1, 3, 8, 8)
@@ -148,32 +153,37 @@ func TestInterpPosEmbed(t *testing.T) {
 		{12, 768, 12, 19, []int32{12, 16, 12, 19, 7, 1}, 0}, // ViLT-B/32
 		{12, 33, 20, 20, []int32{20, 3, 0, 5, 25, -2}, 3},   // out-of-range sizes clamp
 	} {
-		bsz := len(c.sizes) / 2
-		name := fmt.Sprintf("pd%d_D%d_%dx%d_B%d_pad%d", c.pd, c.d, c.hp, c.wp, bsz, c.pad)
-		t.Run(name, func(t *testing.T) {
-			grid := randn(r, c.pd*c.pd*c.d, 0.5)
-			gt := upF32At(t, k, c.pad, grid, c.pd*c.pd, c.d)
-			st := upI32At(t, k, c.pad+1, c.sizes, bsz, 2)
-			out := newOutAt(t, k, c.pad, bsz, c.hp, c.wp, c.d)
-			run(t, k, func(rec *gpu.Recorder) error { return k.InterpPosEmbed(rec, out.Tensor, gt, st) })
-			got := out.readPadded(t, k, c.pad)
-			want := ref.InterpPosEmbed(grid, c.pd, c.d, c.sizes, c.hp, c.wp)
-			e := checkNMSE(t, name, got, want, tolElementwise)
-			t.Logf("nmse %.3g max abs diff %.3g", e, maxAbsDiff(got, want))
-			// A grid already of the right size is copied exactly.
-			for b := 0; b < bsz; b++ {
-				if int(c.sizes[2*b]) == c.pd && int(c.sizes[2*b+1]) == c.pd {
-					for i := 0; i < c.pd; i++ {
-						for j := 0; j < c.pd; j++ {
-							for q := 0; q < c.d; q++ {
-								if g, w := got[((b*c.hp+i)*c.wp+j)*c.d+q], grid[(i*c.pd+j)*c.d+q]; g != w {
-									t.Fatalf("sample %d: same-size grid not copied exactly (%g vs %g)", b, g, w)
+		for _, texel := range []bool{true, false} {
+			bsz := len(c.sizes) / 2
+			name := fmt.Sprintf("pd%d_D%d_%dx%d_B%d_pad%d_texel%v", c.pd, c.d, c.hp, c.wp, bsz, c.pad, texel)
+			t.Run(name, func(t *testing.T) {
+				grid := randn(r, c.pd*c.pd*c.d, 0.5)
+				gt := upF32At(t, k, c.pad, grid, c.pd*c.pd, c.d)
+				st := upI32At(t, k, c.pad+1, c.sizes, bsz, 2)
+				out := newOutAt(t, k, c.pad, bsz, c.hp, c.wp, c.d)
+				fast := c.d%4 == 0 && c.pad%4 == 0
+				checkPath(t, k, texelPath("interp_pos", texel, fast), func(rec *gpu.Recorder) error {
+					return k.interpPosEmbed(rec, out.Tensor, gt, st, texel)
+				})
+				got := out.readPadded(t, k, c.pad)
+				want := ref.InterpPosEmbed(grid, c.pd, c.d, c.sizes, c.hp, c.wp)
+				e := checkNMSE(t, name, got, want, tolElementwise)
+				t.Logf("nmse %.3g max abs diff %.3g", e, maxAbsDiff(got, want))
+				// A grid already of the right size is copied exactly.
+				for b := 0; b < bsz; b++ {
+					if int(c.sizes[2*b]) == c.pd && int(c.sizes[2*b+1]) == c.pd {
+						for i := 0; i < c.pd; i++ {
+							for j := 0; j < c.pd; j++ {
+								for q := 0; q < c.d; q++ {
+									if g, w := got[((b*c.hp+i)*c.wp+j)*c.d+q], grid[(i*c.pd+j)*c.d+q]; g != w {
+										t.Fatalf("sample %d: same-size grid not copied exactly (%g vs %g)", b, g, w)
+									}
 								}
 							}
 						}
 					}
 				}
-			}
-		})
+			})
+		}
 	}
 }

@@ -48,34 +48,37 @@ func TestGELUTanh(t *testing.T) {
 	r := rand.New(rand.NewPCG(13, 1))
 	ops := []struct {
 		name string
-		fn   func(rec *gpu.Recorder, dst, x Tensor) error
 		ref  func(float64) float64
 	}{
-		{"gelu", k.GELU, ref.GELU64},
-		{"tanh", k.Tanh, math.Tanh},
+		{"gelu", ref.GELU64},
+		{"tanh", math.Tanh},
 	}
 	for _, op := range ops {
-		for _, extra := range []int{1, 7, 33, 201, 269 * 3, 3072 * 7} {
-			for _, pad := range []int{0, 3} {
-				name := fmt.Sprintf("%s/%d_pad%d", op.name, extra, pad)
-				t.Run(name, func(t *testing.T) {
-					x := unaryInputs(r, extra)
-					n := len(x)
-					out := newOutAt(t, k, pad, n)
-					xt := upF32At(t, k, pad, x, n)
-					run(t, k, func(rec *gpu.Recorder) error { return op.fn(rec, out.Tensor, xt) })
-					got := out.readPadded(t, k, pad)
-					rel, at := maxRelErr(got, x, op.ref)
-					want := make([]float32, n)
-					for i, v := range x {
-						want[i] = float32(op.ref(float64(v)))
-					}
-					e := checkNMSE(t, name, got, want, tolElementwise)
-					t.Logf("nmse %.3g, max relative error %.3g at x=%g", e, rel, at)
-					if rel > 1e-6 {
-						t.Errorf("max relative error %.3g at x=%g > 1e-6", rel, at)
-					}
-				})
+		for _, extra := range []int{1, 7, 33, 201, 269 * 4, 3072 * 7} {
+			for _, pad := range []int{0, 3, 4} {
+				for _, texel := range []bool{true, false} {
+					name := fmt.Sprintf("%s/%d_pad%d_texel%v", op.name, extra, pad, texel)
+					t.Run(name, func(t *testing.T) {
+						x := unaryInputs(r, extra)
+						n := len(x)
+						out := newOutAt(t, k, pad, n)
+						xt := upF32At(t, k, pad, x, n)
+						checkPath(t, k, texelPath(op.name, texel, n%4 == 0 && pad%4 == 0), func(rec *gpu.Recorder) error {
+							return k.unary(rec, op.name, out.Tensor, xt, texel)
+						})
+						got := out.readPadded(t, k, pad)
+						rel, at := maxRelErr(got, x, op.ref)
+						want := make([]float32, n)
+						for i, v := range x {
+							want[i] = float32(op.ref(float64(v)))
+						}
+						e := checkNMSE(t, name, got, want, tolElementwise)
+						t.Logf("nmse %.3g, max relative error %.3g at x=%g", e, rel, at)
+						if rel > 1e-6 {
+							t.Errorf("max relative error %.3g at x=%g > 1e-6", rel, at)
+						}
+					})
+				}
 			}
 		}
 	}
@@ -104,28 +107,35 @@ func TestAdd(t *testing.T) {
 	}
 	worst := 0.0
 	for _, c := range cases {
-		name := fmt.Sprintf("%v+%v_pad%d", c.a, c.b, c.pad)
-		t.Run(name, func(t *testing.T) {
-			na, nb := 1, 1
-			for _, s := range c.a {
-				na *= s
-			}
-			for _, s := range c.b {
-				nb *= s
-			}
-			a, b := randn(r, na, 1), randn(r, nb, 1)
-			at := upF32At(t, k, c.pad, a, c.a...)
-			bt := upF32At(t, k, c.pad+1, b, c.b...)
-			out := newOutAt(t, k, c.pad, c.a...)
-			run(t, k, func(rec *gpu.Recorder) error { return k.Add(rec, out.Tensor, at, bt) })
-			got := out.readPadded(t, k, c.pad)
-			want := ref.Add(a, b)
-			e := nmse(got, want)
-			if e != 0 {
-				t.Errorf("nmse %.3g, want exact", e)
-			}
-			worst = max(worst, e)
-		})
+		for _, texel := range []bool{true, false} {
+			name := fmt.Sprintf("%v+%v_pad%d_texel%v", c.a, c.b, c.pad, texel)
+			t.Run(name, func(t *testing.T) {
+				na, nb := 1, 1
+				for _, s := range c.a {
+					na *= s
+				}
+				for _, s := range c.b {
+					nb *= s
+				}
+				a, b := randn(r, na, 1), randn(r, nb, 1)
+				at := upF32At(t, k, c.pad, a, c.a...)
+				bpad := c.pad + 1
+				if c.pad%4 == 0 {
+					bpad = c.pad + 4
+				}
+				bt := upF32At(t, k, bpad, b, c.b...)
+				out := newOutAt(t, k, c.pad, c.a...)
+				fast := na%4 == 0 && nb%4 == 0 && c.pad%4 == 0
+				checkPath(t, k, texelPath("add_rows", texel, fast), func(rec *gpu.Recorder) error { return k.add(rec, out.Tensor, at, bt, texel) })
+				got := out.readPadded(t, k, c.pad)
+				want := ref.Add(a, b)
+				e := nmse(got, want)
+				if e != 0 {
+					t.Errorf("nmse %.3g, want exact", e)
+				}
+				worst = max(worst, e)
+			})
+		}
 	}
 	t.Run("inplace", func(t *testing.T) {
 		a, b := randn(r, 7*32, 1), randn(r, 32, 1)

@@ -108,3 +108,18 @@ func BenchmarkProcessorCats(b *testing.B) {
 	}
 	reportMs(b)
 }
+
+// BenchmarkDecodeJPEG: the 333×500 4:2:0 golden JPEG through internal/jpeg
+// (libjpeg-exact IDCT, upsampling and colour).
+func BenchmarkDecodeJPEG(b *testing.B) {
+	data, err := os.ReadFile(sharedPath(b, "golden/images/rgb_333x500.jpg"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := DecodeImageBytes(data, DecodeOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	reportMs(b)
+}

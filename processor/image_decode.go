@@ -7,10 +7,10 @@ import (
 	"image"
 	"image/color"
 	"image/gif"
-	"image/jpeg"
 	"image/png"
 	"io"
 
+	"github.com/vilt-vk/vilt-vk/processor/internal/jpeg"
 	"golang.org/x/image/bmp"
 	"golang.org/x/image/tiff"
 	"golang.org/x/image/webp"
@@ -107,7 +107,9 @@ var codecs = map[Format]codec{
 // converts it to RGB as PIL's Image.convert("RGB") does: alpha dropped without
 // compositing, gray replicated, palettes looked up, 16-bit gray clipped to
 // 0..255 (Pillow opens it as mode I), other 16-bit samples reduced to their
-// high byte. The size is checked against the limits before decoding.
+// high byte. JPEGs decode as libjpeg-turbo decodes them for Pillow (islow
+// IDCT, fancy chroma upsampling, its YCbCr tables). The size is checked
+// against the limits before decoding.
 func DecodeImage(r io.Reader, opts DecodeOptions) (*RGBImage, error) {
 	maxBytes := opts.MaxBytes
 	if maxBytes <= 0 {
@@ -129,6 +131,13 @@ func DecodeImageBytes(data []byte, opts DecodeOptions) (img *RGBImage, err error
 	if !ok {
 		return nil, ErrUnsupportedImage
 	}
+	// The x/image decoders are not all hardened against hostile input; a panic
+	// in one must not take the caller down. (Fuzzing found none so far.)
+	defer func() {
+		if p := recover(); p != nil {
+			img, err = nil, fmt.Errorf("%w (%s): decoder panic: %v", ErrCorruptImage, format, p)
+		}
+	}()
 	c := codecs[format]
 	cfg, err := c.config(bytes.NewReader(data))
 	if err != nil {
@@ -145,13 +154,6 @@ func DecodeImageBytes(data []byte, opts DecodeOptions) (img *RGBImage, err error
 		return nil, fmt.Errorf("%w: %s is %dx%d = %d pixels, limit %d (possible decompression bomb)",
 			ErrImageTooLarge, format, cfg.Width, cfg.Height, int64(cfg.Width)*int64(cfg.Height), maxPixels)
 	}
-	// The x/image decoders are not all hardened against hostile input; a panic
-	// in one must not take the caller down.
-	defer func() {
-		if p := recover(); p != nil {
-			img, err = nil, fmt.Errorf("%w (%s): decoder panic: %v", ErrCorruptImage, format, p)
-		}
-	}()
 	m, err := c.decode(bytes.NewReader(data))
 	if err != nil {
 		return nil, fmt.Errorf("%w (%s): %v", ErrCorruptImage, format, err)

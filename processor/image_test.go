@@ -66,20 +66,15 @@ func rgbFromTensor(s stTensor) *RGBImage {
 	return &RGBImage{Height: s.Shape[0], Width: s.Shape[1], Pix: s.Data}
 }
 
-// modelInput returns the exact RGB array the HF processor got for a source:
-// our decode, except for the JPEG, where libjpeg-turbo's decode (decoded_u8) is used.
+// modelInput decodes a golden source with DecodeImage (the JPEG included: its
+// decode equals libjpeg-turbo's decoded_u8, checked in TestImageGoldens).
 func modelInput(t testing.TB, src string) *RGBImage {
-	img := decodeFile(t, goldenSource(t, src))
-	if filepath.Ext(src) == ".jpg" {
-		g := readST(t, goldenSource(t, "images/"+filepath.Base(src[:len(src)-4])+".safetensors"))
-		return rgbFromTensor(g["decoded_u8"])
-	}
-	return img
+	return decodeFile(t, goldenSource(t, src))
 }
 
-// TestImageGoldens: every single-image case: our decode equals decoded_u8 (not
-// for the JPEG: see TestJPEGDecodeDifference), the resize equals resized_u8
-// byte for byte, and the error cases fail cleanly.
+// TestImageGoldens: every single-image case: our decode equals decoded_u8
+// (the JPEG and the L, P, RGBA and 16-bit sources), the resize equals
+// resized_u8 byte for byte, and the error cases fail cleanly.
 func TestImageGoldens(t *testing.T) {
 	ix := loadImgIndex(t)
 	p, err := NewImageProcessor(DefaultImageOptions())
@@ -109,10 +104,7 @@ func TestImageGoldens(t *testing.T) {
 			g := readST(t, goldenSource(t, c.Golden))
 			input := img
 			if dec, ok := g["decoded_u8"]; ok {
-				want := rgbFromTensor(dec)
-				if filepath.Ext(c.Source) == ".jpg" {
-					input = want
-				} else if !bytes.Equal(img.Pix, want.Pix) {
+				if want := rgbFromTensor(dec); !bytes.Equal(img.Pix, want.Pix) {
 					t.Errorf("decode differs from decoded_u8 (%s)", c.SourceMode)
 				}
 			}

@@ -5,8 +5,8 @@ import "image"
 // libjpeg-turbo (what Pillow decodes JPEG with) upsamples chroma with a
 // triangle filter ("fancy upsampling") and converts YCbCr→RGB with its own
 // rounding tables; Go's image/jpeg leaves chroma subsampled and image/color
-// rounds differently. Reproducing libjpeg's steps on Go's decoded planes
-// removes most of the difference; what is left comes from the two IDCTs.
+// rounds differently. Together with libjpeg's IDCT (internal/jpeg) these
+// steps make our decode byte-identical to Pillow's.
 
 const (
 	jScaleBits = 16
@@ -37,7 +37,8 @@ func clampU8(v int32) uint8 {
 }
 
 // jpegYCbCrToRGB converts a decoded JPEG the way libjpeg-turbo's default
-// decompressor does (fancy upsampling for 4:2:0, 4:2:2 and 4:4:0).
+// decompressor does (fancy upsampling for 4:2:0, 4:2:2 and 4:4:0, sample
+// replication for 4:1:1 and 4:1:0).
 func jpegYCbCrToRGB(out *RGBImage, s *image.YCbCr) {
 	w, h := out.Width, out.Height
 	cw, ch := (s.Rect.Dx()), (s.Rect.Dy())
@@ -51,6 +52,10 @@ func jpegYCbCrToRGB(out *RGBImage, s *image.YCbCr) {
 		hs, vs = 2, 2
 	case image.YCbCrSubsampleRatio440:
 		hs, vs = 1, 2
+	case image.YCbCrSubsampleRatio411:
+		hs, vs = 4, 1
+	case image.YCbCrSubsampleRatio410:
+		hs, vs = 4, 2
 	default:
 		ycbcrToRGB(out, s)
 		return
@@ -78,65 +83,82 @@ func jpegYCbCrToRGB(out *RGBImage, s *image.YCbCr) {
 }
 
 // upsampleFancy returns a w×h plane from a cw×ch chroma plane with
-// libjpeg's h2v1/h1v2/h2v2 triangle filters (edges replicated).
+// libjpeg's h2v1/h1v2/h2v2 triangle filters (edge rows replicated, edge
+// columns special-cased as jdsample.c does); other factors replicate samples
+// (libjpeg's int_upsample).
 func upsampleFancy(p []uint8, stride, cw, ch, hs, vs, w, h int) []uint8 {
-	at := func(x, y int) int32 {
-		x = max(0, min(x, cw-1))
-		y = max(0, min(y, ch-1))
-		return int32(p[y*stride+x])
-	}
 	out := make([]uint8, w*h)
-	for y := 0; y < h; y++ {
-		row := out[y*w : (y+1)*w]
-		cy := y / vs
-		// vertical neighbour: the row above for even output rows, below for odd
-		ny := cy
-		if vs == 2 {
-			if y%2 == 0 {
-				ny = cy - 1
-			} else {
-				ny = cy + 1
+	crow := func(y int) []uint8 {
+		y = max(0, min(y, ch-1))
+		return p[y*stride : y*stride+cw]
+	}
+	if hs > 2 || vs > 2 || (hs == 1 && vs == 1) {
+		for y := 0; y < h; y++ {
+			src, dst := crow(y/vs), out[y*w:(y+1)*w]
+			for x := range dst {
+				dst[x] = src[x/hs]
 			}
 		}
-		for x := range row {
-			cx := x / hs
-			switch {
-			case hs == 2 && vs == 2:
-				this := at(cx, cy)*3 + at(cx, ny)
+		return out
+	}
+	cs := make([]int32, cw) // per chroma column: nearer row ·3 + farther row (or the sample itself)
+	for y := 0; y < h; y++ {
+		cy := y / vs
+		near := crow(cy)
+		if vs == 2 {
+			// even output rows blend with the chroma row above, odd ones with the row below
+			far := crow(cy - 1)
+			if y%2 == 1 {
+				far = crow(cy + 1)
+			}
+			far = far[:len(near)]
+			for i, v := range near {
+				cs[i] = int32(v)*3 + int32(far[i])
+			}
+		} else {
+			for i, v := range near {
+				cs[i] = int32(v)
+			}
+		}
+		dst := out[y*w : (y+1)*w]
+		switch {
+		case hs == 2 && vs == 2: // h2v2: 9/16, 3/16, 3/16, 1/16
+			for x := range dst {
+				cx := x >> 1
 				var v int32
-				if x%2 == 0 {
+				if x&1 == 0 {
 					if cx == 0 {
-						v = (this*4 + 8) >> 4
+						v = (cs[0]*4 + 8) >> 4
 					} else {
-						v = (this*3 + at(cx-1, cy)*3 + at(cx-1, ny) + 8) >> 4
+						v = (cs[cx]*3 + cs[cx-1] + 8) >> 4
 					}
+				} else if cx == cw-1 {
+					v = (cs[cx]*4 + 7) >> 4
 				} else {
-					if cx == cw-1 {
-						v = (this*4 + 7) >> 4
-					} else {
-						v = (this*3 + at(cx+1, cy)*3 + at(cx+1, ny) + 7) >> 4
-					}
+					v = (cs[cx]*3 + cs[cx+1] + 7) >> 4
 				}
-				row[x] = uint8(v)
-			case hs == 2: // h2v1
-				c := at(cx, cy)
+				dst[x] = uint8(v)
+			}
+		case hs == 2: // h2v1: 3/4, 1/4
+			for x := range dst {
+				cx := x >> 1
+				c := cs[cx]
 				switch {
-				case x%2 == 0 && cx == 0, x%2 == 1 && cx == cw-1:
-					row[x] = uint8(c)
-				case x%2 == 0:
-					row[x] = uint8((c*3 + at(cx-1, cy) + 1) >> 2)
+				case x&1 == 0 && cx == 0, x&1 == 1 && cx == cw-1:
+					dst[x] = uint8(c)
+				case x&1 == 0:
+					dst[x] = uint8((c*3 + cs[cx-1] + 1) >> 2)
 				default:
-					row[x] = uint8((c*3 + at(cx+1, cy) + 2) >> 2)
+					dst[x] = uint8((c*3 + cs[cx+1] + 2) >> 2)
 				}
-			case vs == 2: // h1v2
-				c := at(cx, cy)*3 + at(cx, ny)
-				if y%2 == 0 {
-					row[x] = uint8((c + 1) >> 2)
-				} else {
-					row[x] = uint8((c + 2) >> 2)
-				}
-			default:
-				row[x] = uint8(at(cx, cy))
+			}
+		default: // h1v2
+			bias := int32(1)
+			if y%2 == 1 {
+				bias = 2
+			}
+			for x := range dst {
+				dst[x] = uint8((cs[x] + bias) >> 2)
 			}
 		}
 	}

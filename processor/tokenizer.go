@@ -28,6 +28,7 @@ type Tokenizer struct {
 	maxTokenRunes int
 	warned        atomic.Bool
 	// Logger receives the one-time truncation warning; nil means slog.Default().
+	// Set it before the tokenizer is shared between goroutines.
 	Logger *slog.Logger
 }
 

@@ -182,6 +182,11 @@ func (r *replica) forward(ctx context.Context, in *Inputs, opts ForwardOptions, 
 		}
 		out.Tensors[name] = &Tensor{Shape: e.OutputShape(name), Data: v}
 	}
+	if prof {
+		if out.Profile, err = e.Profile(); err != nil {
+			return nil, err
+		}
+	}
 	_ = H
 	return out, nil
 }

@@ -32,6 +32,9 @@ type ForwardOptions struct {
 	// ImageTokenTypeIdx is the modality row added to image tokens (default 1; NLVR2 uses i+1
 	// for image i and ignores this).
 	ImageTokenTypeIdx int
+	// Profile times every op on the GPU (devices with timestamps); see Outputs.Profile.
+	// A profiled forward is compiled separately from the normal one.
+	Profile bool
 	// Seed drives the patch sampler used when config.max_image_length > 0 (see imagePlan).
 	Seed uint64
 }

@@ -25,6 +25,7 @@ type Model struct {
 
 	replicas []*replica
 	loadInfo LoadInfo
+	owned    []*gpu.Device // devices Load opened, closed with the model
 }
 
 // LoadInfo describes what loading cost.
@@ -107,6 +108,8 @@ func (m *Model) Close() error {
 		r.mu.Unlock()
 	}
 	m.replicas = nil
+	closeAll(m.owned)
+	m.owned = nil
 	return nil
 }
 
@@ -140,6 +143,8 @@ type Outputs struct {
 	SeqLen, ImageTokens int
 	// ImageTokenMask[pass] is [B, 1+L]: 1 for the image CLS and valid patches, 0 for fillers.
 	ImageTokenMask [][]int64
+	// Profile holds per-op GPU times (first device) when ForwardOptions.Profile was set.
+	Profile []graph.OpTime
 }
 
 // Names lists the output tensor names, sorted.
@@ -175,7 +180,7 @@ func (m *Model) Forward(ctx context.Context, in *Inputs, opts ForwardOptions) (*
 	}
 	n := min(len(m.replicas), in.Batch)
 	if n == 1 {
-		return m.replicas[0].forward(ctx, in, opts, Ls, profileOff)
+		return m.replicas[0].forward(ctx, in, opts, Ls, profileMode(opts.Profile))
 	}
 	parts := splitBatch(in, n)
 	outs := make([]*Outputs, n)
@@ -185,7 +190,7 @@ func (m *Model) Forward(ctx context.Context, in *Inputs, opts ForwardOptions) (*
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			outs[i], errs[i] = m.replicas[i].forward(ctx, parts[i], opts, Ls, profileOff)
+			outs[i], errs[i] = m.replicas[i].forward(ctx, parts[i], opts, Ls, profileMode(opts.Profile))
 		}()
 	}
 	wg.Wait()
@@ -196,8 +201,6 @@ func (m *Model) Forward(ctx context.Context, in *Inputs, opts ForwardOptions) (*
 }
 
 type profileMode bool
-
-const profileOff profileMode = false
 
 // splitBatch cuts a batch into n nearly equal parts along B.
 func splitBatch(in *Inputs, n int) []*Inputs {
@@ -231,7 +234,7 @@ func splitBatch(in *Inputs, n int) []*Inputs {
 
 // concatOutputs joins per-device outputs along the batch axis.
 func concatOutputs(outs []*Outputs) *Outputs {
-	res := &Outputs{Tensors: map[string]*Tensor{}, SeqLen: outs[0].SeqLen, ImageTokens: outs[0].ImageTokens}
+	res := &Outputs{Tensors: map[string]*Tensor{}, SeqLen: outs[0].SeqLen, ImageTokens: outs[0].ImageTokens, Profile: outs[0].Profile}
 	for name, t := range outs[0].Tensors {
 		shape := append([]int(nil), t.Shape...)
 		var data []float32

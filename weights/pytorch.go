@@ -3,6 +3,7 @@ package weights
 import (
 	"archive/zip"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -20,6 +21,7 @@ import (
 // entries, which is what torch writes, are used in place.
 type PyTorch struct {
 	path    string
+	file    *os.File
 	data    []byte // the whole file, mapped
 	tensors map[string]*Tensor
 	names   []string
@@ -139,28 +141,42 @@ func OpenPyTorch(path string) (*PyTorch, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open pytorch checkpoint: %w", err)
 	}
-	defer f.Close()
 	data, err := mapFile(f)
 	if err != nil {
+		f.Close()
 		return nil, fmt.Errorf("open pytorch checkpoint %s: %w", path, err)
 	}
-	p, err := ParsePyTorch(data)
+	// The zip structures are read with pread: touching them through the map would
+	// fault in whole page-cache folios (tens of MB) for a few header bytes.
+	p, err := parsePyTorch(f, data)
 	if err != nil {
 		unmap(data)
+		f.Close()
 		return nil, fmt.Errorf("open pytorch checkpoint %s: %w", path, err)
 	}
-	p.path, p.data = path, data
+	p.path, p.data, p.file = path, data, f
+	for _, t := range p.tensors {
+		if t.fileOff > 0 {
+			t.file = f
+		}
+	}
 	return p, nil
 }
 
 // ParsePyTorch reads a torch zip checkpoint already in memory. Stored entries alias buf.
-func ParsePyTorch(buf []byte) (p *PyTorch, err error) {
+func ParsePyTorch(buf []byte) (*PyTorch, error) {
+	return parsePyTorch(bytes.NewReader(buf), buf)
+}
+
+// parsePyTorch reads the zip structure and small entries from ra and slices stored
+// storages out of buf (the same bytes, mapped).
+func parsePyTorch(ra io.ReaderAt, buf []byte) (p *PyTorch, err error) {
 	defer func() {
 		if r := recover(); r != nil { // gopickle and archive/zip are third-party
 			p, err = nil, fmt.Errorf("%w: malformed pickle: %v", ErrFormat, r)
 		}
 	}()
-	zr, err := zip.NewReader(bytes.NewReader(buf), int64(len(buf)))
+	zr, err := zip.NewReader(ra, int64(len(buf)))
 	if err != nil {
 		if isLegacyTorch(buf) {
 			return nil, ErrLegacyTorch
@@ -183,7 +199,7 @@ func ParsePyTorch(buf []byte) (p *PyTorch, err error) {
 		return nil, fmt.Errorf("%w: a TorchScript archive, not a state dict", ErrFormat)
 	}
 	if bo, ok := entries[prefix+"byteorder"]; ok {
-		b, err := readEntry(buf, bo, 16)
+		b, _, err := readEntry(nil, bo, 16)
 		if err != nil {
 			return nil, err
 		}
@@ -191,7 +207,7 @@ func ParsePyTorch(buf []byte) (p *PyTorch, err error) {
 			return nil, fmt.Errorf("%w: byte order %q (only little-endian is supported)", ErrFormat, s)
 		}
 	}
-	pdata, err := readEntry(buf, pkl, maxPickleSize)
+	pdata, _, err := readEntry(nil, pkl, maxPickleSize)
 	if err != nil {
 		return nil, err
 	}
@@ -228,7 +244,7 @@ func ParsePyTorch(buf []byte) (p *PyTorch, err error) {
 		return nil, err
 	}
 	p = &PyTorch{tensors: map[string]*Tensor{}}
-	storages := map[string][]byte{}
+	storages := map[string]storageBytes{}
 	for _, e := range refs {
 		st := e.ref.storage
 		sdata, ok := storages[st.key]
@@ -244,7 +260,7 @@ func ParsePyTorch(buf []byte) (p *PyTorch, err error) {
 			if f.UncompressedSize64 != uint64(want) {
 				return nil, fmt.Errorf("tensor %s: %w: storage %q holds %d bytes, %d %v elements need %d", e.name, ErrFormat, st.key, f.UncompressedSize64, st.numel, st.dtype, want)
 			}
-			sdata, err = readEntry(buf, f, want)
+			sdata.data, sdata.off, err = readEntry(buf, f, want)
 			if err != nil {
 				return nil, fmt.Errorf("tensor %s: %w", e.name, err)
 			}
@@ -258,6 +274,12 @@ func ParsePyTorch(buf []byte) (p *PyTorch, err error) {
 	}
 	p.names = sortedKeys(p.tensors)
 	return p, nil
+}
+
+// storageBytes is a storage's bytes and, for a stored zip entry, their offset in the file.
+type storageBytes struct {
+	data []byte
+	off  int64 // 0: not in the file (decompressed)
 }
 
 type namedRef struct {
@@ -302,7 +324,8 @@ func stateDictEntries(obj any) ([]namedRef, error) {
 
 // viewTensor applies a (storage offset, size, stride) view to storage bytes. A
 // contiguous view is a sub-slice; any other is gathered into a new buffer.
-func viewTensor(name string, r *tensorRef, storage []byte) (*Tensor, error) {
+func viewTensor(name string, r *tensorRef, sb storageBytes) (*Tensor, error) {
+	storage := sb.data
 	es := r.storage.dtype.Size()
 	numel, ok := numElements(r.size)
 	if !ok {
@@ -334,7 +357,11 @@ func viewTensor(name string, r *tensorRef, storage []byte) (*Tensor, error) {
 	if contiguous {
 		lo := r.offset * es
 		hi := lo + numel*es
-		return NewTensor(name, r.storage.dtype, r.size, storage[lo:hi:hi])
+		t, err := NewTensor(name, r.storage.dtype, r.size, storage[lo:hi:hi])
+		if err == nil && sb.off > 0 {
+			t.fileOff = sb.off + int64(lo)
+		}
+		return t, err
 	}
 	out := make([]byte, 0, numel*es)
 	idx := make([]int, len(r.size))
@@ -356,35 +383,36 @@ func viewTensor(name string, r *tensorRef, storage []byte) (*Tensor, error) {
 }
 
 // readEntry returns the bytes of a zip entry: a sub-slice of buf for a stored entry,
-// else the decompressed bytes. It refuses entries larger than max.
-func readEntry(buf []byte, f *zip.File, max int) ([]byte, error) {
+// else (or when buf is nil) the entry read through the zip reader (offset 0). It
+// refuses entries larger than max.
+func readEntry(buf []byte, f *zip.File, max int) ([]byte, int64, error) {
 	if f.UncompressedSize64 > uint64(max) {
-		return nil, fmt.Errorf("%w: zip entry %s is %d bytes, more than %d", ErrFormat, f.Name, f.UncompressedSize64, max)
+		return nil, 0, fmt.Errorf("%w: zip entry %s is %d bytes, more than %d", ErrFormat, f.Name, f.UncompressedSize64, max)
 	}
 	size := int(f.UncompressedSize64)
-	if f.Method == zip.Store {
+	if f.Method == zip.Store && buf != nil {
 		off, err := f.DataOffset()
 		if err != nil {
-			return nil, fmt.Errorf("%w: zip entry %s: %v", ErrFormat, f.Name, err)
+			return nil, 0, fmt.Errorf("%w: zip entry %s: %v", ErrFormat, f.Name, err)
 		}
 		if off < 0 || off > int64(len(buf)) || int64(size) > int64(len(buf))-off || f.CompressedSize64 != f.UncompressedSize64 {
-			return nil, fmt.Errorf("%w: zip entry %s runs past the end of the file (truncated?)", ErrFormat, f.Name)
+			return nil, 0, fmt.Errorf("%w: zip entry %s runs past the end of the file (truncated?)", ErrFormat, f.Name)
 		}
-		return buf[off : off+int64(size) : off+int64(size)], nil
+		return buf[off : off+int64(size) : off+int64(size)], off, nil
 	}
 	rc, err := f.Open()
 	if err != nil {
-		return nil, fmt.Errorf("%w: zip entry %s: %v", ErrFormat, f.Name, err)
+		return nil, 0, fmt.Errorf("%w: zip entry %s: %v", ErrFormat, f.Name, err)
 	}
 	defer rc.Close()
 	b, err := io.ReadAll(io.LimitReader(rc, int64(size)+1))
 	if err != nil {
-		return nil, fmt.Errorf("%w: zip entry %s: %v", ErrFormat, f.Name, err)
+		return nil, 0, fmt.Errorf("%w: zip entry %s: %v", ErrFormat, f.Name, err)
 	}
 	if len(b) != size {
-		return nil, fmt.Errorf("%w: zip entry %s has %d bytes, header says %d", ErrFormat, f.Name, len(b), size)
+		return nil, 0, fmt.Errorf("%w: zip entry %s has %d bytes, header says %d", ErrFormat, f.Name, len(b), size)
 	}
-	return b, nil
+	return b, 0, nil
 }
 
 // isLegacyTorch recognises torch.save's pre-1.6 format: a pickled magic number
@@ -411,7 +439,11 @@ func (p *PyTorch) Tensor(name string) (*Tensor, error) {
 
 // Close unmaps the file; tensors from it must not be used afterwards.
 func (p *PyTorch) Close() error {
-	d := p.data
-	p.data = nil
-	return unmap(d)
+	d, f := p.data, p.file
+	p.data, p.file = nil, nil
+	var err error
+	if f != nil {
+		err = f.Close()
+	}
+	return errors.Join(unmap(d), err)
 }

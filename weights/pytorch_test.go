@@ -25,7 +25,7 @@ func TestPyTorchViews(t *testing.T) {
 	}
 	entries := []ptEntry{
 		{name: "full", storage: "0", size: []int{3, 4}},
-		{name: "shared", storage: "0", size: []int{3, 4}},                                   // same storage, two names
+		{name: "shared", storage: "0", size: []int{3, 4}},                                    // same storage, two names
 		{name: "offset", storage: "0", offset: 4, size: []int{2, 4}},                         // rows 1..2
 		{name: "transposed", storage: "0", size: []int{4, 3}, stride: []int{1, 4}},           // non-contiguous
 		{name: "column", storage: "0", offset: 2, size: []int{3}, stride: []int{4}},          // strided

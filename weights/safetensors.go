@@ -1,6 +1,7 @@
 package weights
 
 import (
+	"errors"
 	"fmt"
 	"os"
 
@@ -10,6 +11,7 @@ import (
 // Safetensors is a memory-mapped .safetensors file. Its tensors are views into the map.
 type Safetensors struct {
 	path     string
+	file     *os.File
 	data     []byte
 	tensors  map[string]*Tensor
 	names    []string
@@ -24,17 +26,21 @@ func OpenSafetensors(path string) (*Safetensors, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open safetensors: %w", err)
 	}
-	defer f.Close()
 	data, err := mapFile(f)
 	if err != nil {
+		f.Close()
 		return nil, fmt.Errorf("open safetensors %s: %w", path, err)
 	}
 	s, err := ParseSafetensors(data)
 	if err != nil {
 		unmap(data)
+		f.Close()
 		return nil, fmt.Errorf("open safetensors %s: %w", path, err)
 	}
-	s.path, s.data = path, data
+	s.path, s.data, s.file = path, data, f
+	for _, t := range s.tensors {
+		t.file = f
+	}
 	return s, nil
 }
 
@@ -75,6 +81,7 @@ func ParseSafetensors(buf []byte) (s *Safetensors, err error) {
 		if err != nil {
 			return nil, err
 		}
+		t.fileOff = int64(8 + n + lo)
 		s.tensors[name] = t
 	}
 	s.names = sortedKeys(s.tensors)
@@ -98,7 +105,11 @@ func (s *Safetensors) Tensor(name string) (*Tensor, error) {
 
 // Close unmaps the file; tensors from it must not be used afterwards.
 func (s *Safetensors) Close() error {
-	d := s.data
-	s.data = nil
-	return unmap(d)
+	d, f := s.data, s.file
+	s.data, s.file = nil, nil
+	var err error
+	if f != nil {
+		err = f.Close()
+	}
+	return errors.Join(unmap(d), err)
 }

@@ -105,3 +105,35 @@ func TestNewTensorChecksBytes(t *testing.T) {
 		t.Errorf("scalar: %v, %d elements", err, tt.NumElements())
 	}
 }
+
+// ReadAt at every odd offset and length gives the WriteTo bytes.
+func TestReadAt(t *testing.T) {
+	le := binary.LittleEndian
+	var raw []byte
+	for i := range 700 {
+		raw = le.AppendUint16(raw, uint16(0x3c00+i))
+	}
+	f16, _ := NewTensor("h", F16, []int{700}, raw)
+	f32raw := make([]byte, 4*700)
+	for i := range 700 {
+		le.PutUint32(f32raw[4*i:], math.Float32bits(float32(i)*0.5))
+	}
+	f32, _ := NewTensor("f", F32, []int{700}, f32raw)
+	sy := NewSynthetic(Spec{Head: HeadRetrieval, HiddenSize: 8, VocabSize: 100, NumChannels: 3, PatchSize: 2, ImageSize: 4, MaxPositionEmbeddings: 4, TypeVocabSize: 2, ModalityTypeVocabSize: 2})
+	gen, _ := sy.Tensor("vilt.embeddings.text_embeddings.word_embeddings.weight")
+	for _, tt := range []*Tensor{f16, f32, gen} {
+		var want bytes.Buffer
+		tt.WriteTo(&want)
+		for _, c := range []struct{ off, n int }{{0, 4}, {1, 3}, {3, 9}, {5, 1027}, {0, want.Len()}, {want.Len() - 3, 10}, {2, 2000}} {
+			p := make([]byte, c.n)
+			n, err := tt.ReadAt(p, int64(c.off))
+			end := min(c.off+c.n, want.Len())
+			if n != end-c.off || (end < c.off+c.n) != (err == io.EOF) || !bytes.Equal(p[:n], want.Bytes()[c.off:end]) {
+				t.Errorf("%s: ReadAt(%d, %d) = %d, %v", tt.Name, c.n, c.off, n, err)
+			}
+		}
+		if _, err := tt.ReadAt(make([]byte, 1), int64(want.Len())); err != io.EOF {
+			t.Errorf("%s: read at end: %v", tt.Name, err)
+		}
+	}
+}

@@ -45,21 +45,26 @@ func procReadST(t *testing.T, path string) (map[string]procSTEntry, map[string][
 	return ents, data
 }
 
-// TestPreprocessCommandMatchesGolden: the CLI reproduces io/inputs__case1 and
-// case4 (PNG sources, so our decode is exact) byte for byte.
+// TestPreprocessCommandMatchesGolden: the CLI reproduces io/inputs__case1,
+// case3 (NLVR2, with the JPEG) and case4 byte for byte.
 func TestPreprocessCommandMatchesGolden(t *testing.T) {
 	procNeedModel(t)
 	cats := filepath.Join(procShared, "vilt-data/cats.png")
+	img := func(n string) string { return filepath.Join(procShared, "golden/images", n) }
+	q := []string{"--image", cats, "--text", "How many cats are there?"}
 	cases := []struct {
 		golden string
-		extra  []string
+		args   []string
 	}{
-		{"case4_processor_cats384", nil},
-		{"case1_single", []string{"--shortest-edge", "96"}},
+		{"case4_processor_cats384", q},
+		{"case1_single", append([]string{"--shortest-edge", "96"}, q...)},
+		{"case3_nlvr2", []string{"--shortest-edge", "96", "--images-per-text", "2",
+			"--image", cats, "--image", img("rgb_333x500.jpg"), "--image", img("square_640x640.png"), "--image", img("rgb_500x333.png"),
+			"--text", "The left image contains twice the number of cats as the right image.", "--text", "two cats"}},
 	}
 	for _, c := range cases {
 		out := filepath.Join(t.TempDir(), "out.safetensors")
-		args := append([]string{"preprocess", "--model", procModelDir, "--image", cats, "--text", "How many cats are there?", "--output", out}, c.extra...)
+		args := append([]string{"preprocess", "--model", procModelDir, "--output", out}, c.args...)
 		var stdout, errb bytes.Buffer
 		if code := run(args, &stdout, &errb); code != 0 {
 			t.Fatalf("%s: exit %d: %s", c.golden, code, errb.String())

@@ -2,15 +2,16 @@
 // Use of this source code is governed by a BSD-style
 // license that can be found in the LICENSE file.
 
-// Package jpeg implements a JPEG image decoder and encoder.
-//
-// JPEG is defined in ITU-T T.81: https://www.w3.org/Graphics/JPEG/itu-t81.pdf.
+// Package jpeg is a copy of Go's image/jpeg decoder (go1.26, reader.go,
+// scan.go, huffman.go; see LICENSE) whose inverse DCT is replaced by
+// libjpeg-turbo's default "islow" integer IDCT (jidctint.c), so decoded
+// samples are those Pillow gets from libjpeg-turbo. Only decoding is kept.
 package jpeg
 
 import (
 	"image"
 	"image/color"
-	"image/internal/imageutil"
+	"image/draw"
 	"io"
 )
 
@@ -688,7 +689,7 @@ func (d *decoder) applyBlack() (image.Image, error) {
 		// above, so in practice, only the fourth channel (black) is inverted.
 		bounds := d.img3.Bounds()
 		img := image.NewRGBA(bounds)
-		imageutil.DrawYCbCr(img, bounds, d.img3, bounds.Min)
+		draw.Draw(img, bounds, d.img3, bounds.Min, draw.Src)
 		for iBase, y := 0, bounds.Min.Y; y < bounds.Max.Y; iBase, y = iBase+img.Stride, y+1 {
 			for i, x := iBase+3, bounds.Min.X; x < bounds.Max.X; i, x = i+4, x+1 {
 				img.Pix[i] = 255 - d.blackPix[(y-bounds.Min.Y)*d.blackStride+(x-bounds.Min.X)]

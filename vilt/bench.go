@@ -1,0 +1,189 @@
+package vilt
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sort"
+	"time"
+)
+
+// BenchOptions configure Bench.
+type BenchOptions struct {
+	Runs       int // timed batch-1 runs after warm-up (default 20)
+	Warmup     int // untimed runs first (default 2)
+	Batch      int // batch size of the throughput measurement (default 8; 0 skips it)
+	BatchRuns  int // timed runs at that batch (default 3)
+	Profile    bool
+	OnProgress func(done, total int)
+}
+
+// OpStat is one row of the per-op GPU time table.
+type OpStat struct {
+	Op      string  `json:"op"`
+	Count   int     `json:"count"`
+	Ms      float64 `json:"ms"`
+	Percent float64 `json:"percent"`
+}
+
+// BenchResult is what `vilt bench --json` prints.
+type BenchResult struct {
+	Device               string   `json:"device"`
+	Head                 string   `json:"head"`
+	Batch                int      `json:"batch"`
+	SeqLen               int      `json:"seq_len"`
+	Runs                 int      `json:"runs"`
+	LatencyMsMedian      float64  `json:"latency_ms_median"`
+	LatencyMsMin         float64  `json:"latency_ms_min"`
+	LatencyMsP90         float64  `json:"latency_ms_p90"`
+	ThroughputPairsPerS  float64  `json:"throughput_pairs_per_s"`
+	BatchLatencyMsMedian float64  `json:"batch_latency_ms_median"`
+	LoadS                float64  `json:"load_s"`
+	FirstForwardS        float64  `json:"first_forward_s"`
+	PeakDeviceBytes      uint64   `json:"peak_device_bytes"`
+	WeightBytes          uint64   `json:"weight_bytes"`
+	PeakRSSBytes         uint64   `json:"peak_rss_bytes"`
+	KernelSumMs          float64  `json:"kernel_sum_ms,omitempty"`
+	OverheadRatio        float64  `json:"overhead_ratio,omitempty"`
+	Ops                  []OpStat `json:"ops,omitempty"`
+}
+
+// repeatBatch makes a batch of n copies of a one-example input.
+func repeatBatch(in *Inputs, n int) *Inputs {
+	out := *in
+	out.Batch = in.Batch * n
+	rep := func(v []int64) []int64 {
+		if v == nil {
+			return nil
+		}
+		var r []int64
+		for i := 0; i < n; i++ {
+			r = append(r, v...)
+		}
+		return r
+	}
+	out.InputIDs, out.AttentionMask, out.TokenTypeIDs, out.PixelMask = rep(in.InputIDs), rep(in.AttentionMask), rep(in.TokenTypeIDs), rep(in.PixelMask)
+	out.PixelValues = nil
+	for i := 0; i < n; i++ {
+		out.PixelValues = append(out.PixelValues, in.PixelValues...)
+	}
+	return &out
+}
+
+// Bench measures batch-1 latency (median of opts.Runs after warm-up), batch throughput, peak
+// device memory and a per-op GPU time table for one example in.
+func (m *Model) Bench(ctx context.Context, in *Inputs, opts BenchOptions) (*BenchResult, error) {
+	if opts.Runs <= 0 {
+		opts.Runs = 20
+	}
+	if opts.Warmup <= 0 {
+		opts.Warmup = 2
+	}
+	if opts.BatchRuns <= 0 {
+		opts.BatchRuns = 3
+	}
+	res := &BenchResult{Head: string(m.Head), Batch: opts.Batch, Runs: opts.Runs}
+	if len(m.replicas) > 0 {
+		res.Device = m.replicas[0].dev.Info().Name
+		if len(m.replicas) > 1 {
+			res.Device = fmt.Sprintf("%s (+%d more)", res.Device, len(m.replicas)-1)
+		}
+	}
+	res.WeightBytes = m.loadInfo.WeightBytes
+	total := opts.Warmup + opts.Runs
+	if opts.Batch > 0 {
+		total += 1 + opts.BatchRuns
+	}
+	if opts.Profile {
+		total++
+	}
+	done := 0
+	step := func() {
+		done++
+		if opts.OnProgress != nil {
+			opts.OnProgress(done, total)
+		}
+	}
+	for _, r := range m.replicas {
+		r.dev.ResetPeak()
+	}
+	t0 := time.Now()
+	for i := 0; i < opts.Warmup; i++ {
+		out, err := m.Forward(ctx, in, ForwardOptions{})
+		if err != nil {
+			return nil, err
+		}
+		if i == 0 {
+			res.FirstForwardS = time.Since(t0).Seconds()
+			res.SeqLen = out.SeqLen
+		}
+		step()
+	}
+	lat := make([]float64, 0, opts.Runs)
+	for i := 0; i < opts.Runs; i++ {
+		t := time.Now()
+		if _, err := m.Forward(ctx, in, ForwardOptions{}); err != nil {
+			return nil, err
+		}
+		lat = append(lat, float64(time.Since(t).Microseconds())/1e3)
+		step()
+	}
+	sort.Float64s(lat)
+	res.LatencyMsMedian = median(lat)
+	res.LatencyMsMin = lat[0]
+	res.LatencyMsP90 = lat[int(math.Ceil(0.9*float64(len(lat))))-1]
+	if opts.Batch > 0 {
+		bin := repeatBatch(in, opts.Batch)
+		if _, err := m.Forward(ctx, bin, ForwardOptions{}); err != nil { // compile + warm
+			return nil, err
+		}
+		step()
+		var bl []float64
+		for i := 0; i < opts.BatchRuns; i++ {
+			t := time.Now()
+			if _, err := m.Forward(ctx, bin, ForwardOptions{}); err != nil {
+				return nil, err
+			}
+			bl = append(bl, time.Since(t).Seconds())
+			step()
+		}
+		sort.Float64s(bl)
+		res.BatchLatencyMsMedian = median(bl) * 1e3
+		res.ThroughputPairsPerS = float64(bin.Batch) / median(bl)
+	}
+	for _, r := range m.replicas {
+		res.PeakDeviceBytes += r.dev.MemoryStats().Peak
+	}
+	if opts.Profile {
+		out, err := m.Forward(ctx, in, ForwardOptions{Profile: true})
+		if err != nil {
+			return nil, err
+		}
+		step()
+		var sum time.Duration
+		for _, o := range out.Profile {
+			sum += o.Total
+		}
+		res.KernelSumMs = float64(sum.Microseconds()) / 1e3
+		if res.KernelSumMs > 0 {
+			res.OverheadRatio = res.LatencyMsMedian / res.KernelSumMs
+			for _, o := range out.Profile {
+				ms := float64(o.Total.Microseconds()) / 1e3
+				res.Ops = append(res.Ops, OpStat{Op: o.Op, Count: o.Count, Ms: ms, Percent: 100 * ms / res.KernelSumMs})
+			}
+		}
+	}
+	res.PeakRSSBytes = peakRSS()
+	return res, nil
+}
+
+func median(v []float64) float64 {
+	n := len(v)
+	if n == 0 {
+		return 0
+	}
+	if n%2 == 1 {
+		return v[n/2]
+	}
+	return (v[n/2-1] + v[n/2]) / 2
+}

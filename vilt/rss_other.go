@@ -1,0 +1,5 @@
+//go:build !unix
+
+package vilt
+
+func peakRSS() uint64 { return 0 }
