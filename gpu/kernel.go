@@ -19,10 +19,10 @@ type BindingKind int
 // Binding kinds. Texel bindings are bound as RGBA32F uniform texel buffers (the fast read
 // path on CPU drivers such as lavapipe); the others as storage buffers.
 const (
-	ReadOnly   BindingKind = iota // storage buffer the kernel only reads
-	WriteOnly                     // storage buffer the kernel only writes
-	ReadWrite                     // storage buffer read and written
-	TexelRead                     // uniform texel buffer (RGBA32F), read only
+	ReadOnly  BindingKind = iota // storage buffer the kernel only reads
+	WriteOnly                    // storage buffer the kernel only writes
+	ReadWrite                    // storage buffer read and written
+	TexelRead                    // uniform texel buffer (RGBA32F), read only
 )
 
 func (k BindingKind) writes() bool { return k == WriteOnly || k == ReadWrite }
@@ -42,8 +42,8 @@ type SpecConstant struct {
 }
 
 // SpecUint, SpecInt and SpecFloat build specialization constants.
-func SpecUint(id, v uint32) SpecConstant       { return SpecConstant{id, v} }
-func SpecInt(id uint32, v int32) SpecConstant  { return SpecConstant{id, uint32(v)} }
+func SpecUint(id, v uint32) SpecConstant          { return SpecConstant{id, v} }
+func SpecInt(id uint32, v int32) SpecConstant     { return SpecConstant{id, uint32(v)} }
 func SpecFloat(id uint32, v float32) SpecConstant { return SpecConstant{id, math.Float32bits(v)} }
 
 // KernelSpec describes a compute pipeline.

@@ -178,7 +178,9 @@ func (b *block) give(off, size uint64) {
 	}
 }
 
-func (b *block) empty() bool { return len(b.free) == 1 && b.free[0].off == 0 && b.free[0].size == b.size }
+func (b *block) empty() bool {
+	return len(b.free) == 1 && b.free[0].off == 0 && b.free[0].size == b.size
+}
 
 // Buffer is a span of device memory. Create with Device.Alloc, release with Free.
 type Buffer struct {

@@ -88,4 +88,3 @@ func TestProgramMLP(t *testing.T) {
 		t.Errorf("profile %v, %v", prof, err)
 	}
 }
-

@@ -30,13 +30,13 @@ type deviceWeights struct {
 	pooler                 *graph.Linear
 
 	// heads
-	mlmTransform         *graph.Linear
-	mlmLNW, mlmLNB       graph.Tensor
-	mlmDecoder           *graph.Linear
-	cls0, cls3           *graph.Linear // VQA / NLVR2
-	cls1W, cls1B         graph.Tensor
-	rank                 *graph.Linear // retrieval
-	tokcls               *graph.Linear // token classification
+	mlmTransform   *graph.Linear
+	mlmLNW, mlmLNB graph.Tensor
+	mlmDecoder     *graph.Linear
+	cls0, cls3     *graph.Linear // VQA / NLVR2
+	cls1W, cls1B   graph.Tensor
+	rank           *graph.Linear // retrieval
+	tokcls         *graph.Linear // token classification
 
 	tensors []graph.Tensor
 	linears []*graph.Linear
