@@ -43,8 +43,12 @@ generate:
 check-shaders:
 	$(GO) run ./tools/spirv -dir shaders -check
 
+.PHONY: bench
 bench-kernels:
-	$(GO) test -run '^$$' -bench . -benchtime 3x ./graph/... 
+	$(GO) test -run '^$$' -bench 'GEMM|Attention' -benchtime 5x ./graph/
+
+bench: build
+	./$(BIN) bench --synthetic
 
 vet:
 	$(GO) vet ./...

@@ -837,3 +837,18 @@ func TestValidationMessagesReachGo(t *testing.T) {
 		t.Fatal("message count not kept")
 	}
 }
+
+// TestOutOfDeviceMemory: an impossible allocation is a typed error and leaves the device usable.
+// (No validation layer here: it rightly warns about allocations beyond the heap.)
+func TestOutOfDeviceMemory(t *testing.T) {
+	d, err := gpu.Open(gpu.Options{Device: gpu.DeviceOptions{PipelineCacheDir: "off"}})
+	must(t, err)
+	defer d.Close()
+	_, err = d.Alloc(d.Info().DeviceLocalBytes() * 64)
+	if !errors.Is(err, gpu.ErrOutOfDeviceMemory) {
+		t.Fatalf("huge alloc: %v, want ErrOutOfDeviceMemory", err)
+	}
+	b, err := d.Alloc(1024)
+	must(t, err)
+	b.Free()
+}

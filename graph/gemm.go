@@ -70,11 +70,41 @@ func (k *Kernels) SetGemmVariant(v GemmVariant) { k.gemm = v }
 const (
 	texelTM, texelTN = 8, 6 // rows × 8-column groups per workgroup (48 accumulators a lane)
 
-	tiledBM, tiledBN, tiledBK = 64, 64, 16
-	tiledTM, tiledTN          = 8, 4
-	tiledThreads              = (tiledBM / tiledTM) * (tiledBN / tiledTN)
-	tiledShared               = (tiledBM + 1 + tiledBN + 1) * tiledBK * 4
+	tiledThreads = 128                       // the small tile's workgroup: within every device's minimum
+	tiledShared  = (64 + 1 + 64 + 1) * 16 * 4 // its shared memory: 8.3 KiB
 )
+
+// TileConfig is a gemm_tiled tile: BM×BN outputs per workgroup, BK-deep shared-memory
+// slices, TM×TN outputs per invocation.
+type TileConfig struct{ BM, BN, BK, TM, TN int }
+
+// Threads is the workgroup size.
+func (c TileConfig) Threads() int { return (c.BM / c.TM) * (c.BN / c.TN) }
+
+// SharedBytes is the shared memory the tile needs.
+func (c TileConfig) SharedBytes() int { return (c.BM + 1 + c.BN + 1) * c.BK * 4 }
+
+// The tiled variant's tiles: the small one fits SwiftShader-like minimums (128 invocations,
+// 16 KiB shared memory); the large one is used where the device allows 256 invocations and
+// 32 KiB (every desktop GPU).
+var (
+	TileSmall = TileConfig{BM: 64, BN: 64, BK: 16, TM: 8, TN: 4}
+	TileLarge = TileConfig{BM: 128, BN: 128, BK: 16, TM: 8, TN: 8}
+)
+
+// chooseTile picks the largest tile the device's limits allow.
+func chooseTile(info gpu.DeviceInfo) TileConfig {
+	l := info.Limits
+	c := TileLarge
+	if int(l.MaxComputeWorkGroupInvocations) >= c.Threads() && int(l.MaxComputeSharedMemorySize) >= c.SharedBytes() &&
+		int(l.MaxComputeWorkGroupSize[0]) >= c.BN/c.TN && int(l.MaxComputeWorkGroupSize[1]) >= c.BM/c.TM {
+		return c
+	}
+	return TileSmall
+}
+
+// SetTile forces the tiled variant's tile (tests, benchmarks).
+func (k *Kernels) SetTile(c TileConfig) { k.tile = c }
 
 // Epilogue says what the GEMM applies to X·Wᵀ before it writes Y, in this order: + bias,
 // activation (GELU or tanh), + residual.
@@ -277,17 +307,18 @@ type tiledArgs struct {
 
 func (k *Kernels) tiled(rec *gpu.Recorder, y, x, w Tensor, bias, res gpu.Binding, a tiledArgs) error {
 	vec4 := !a.wt && a.K%4 == 0 && a.ldx%4 == 0 && a.ldw%4 == 0 && a.bx%4 == 0 && a.bw%4 == 0
+	c := k.tile
 	kern, err := k.kernel("gemm_tiled", []gpu.BindingKind{rd, rd, rd, rd, wr}, 12*4,
-		gpu.SpecUint(0, tiledBM), gpu.SpecUint(1, tiledBN), gpu.SpecUint(2, tiledBK),
-		gpu.SpecUint(3, tiledTM), gpu.SpecUint(4, tiledTN), gpu.SpecUint(5, uint32(a.epi)),
+		gpu.SpecUint(0, uint32(c.BM)), gpu.SpecUint(1, uint32(c.BN)), gpu.SpecUint(2, uint32(c.BK)),
+		gpu.SpecUint(3, uint32(c.TM)), gpu.SpecUint(4, uint32(c.TN)), gpu.SpecUint(5, uint32(a.epi)),
 		gpu.SpecUint(6, b2u(a.wt)), gpu.SpecUint(7, b2u(vec4)),
-		gpu.SpecUint(8, tiledBN/tiledTN), gpu.SpecUint(9, tiledBM/tiledTM))
+		gpu.SpecUint(8, uint32(c.BN/c.TN)), gpu.SpecUint(9, uint32(c.BM/c.TM)))
 	if err != nil {
 		return err
 	}
 	push := gpu.Push(uint32(a.M), uint32(a.N), uint32(a.K), uint32(a.ldx), uint32(a.ldw), uint32(a.ldy), uint32(a.ldr),
 		uint32(a.bx), uint32(a.bw), uint32(a.by), uint32(a.br), a.alpha)
-	grid := [3]uint32{uint32((a.N + tiledBN - 1) / tiledBN), uint32((a.M + tiledBM - 1) / tiledBM), uint32(a.batch)}
+	grid := [3]uint32{uint32((a.N + c.BN - 1) / c.BN), uint32((a.M + c.BM - 1) / c.BM), uint32(a.batch)}
 	return rec.Dispatch(kern, grid, push, x.Binding(), w.Binding(), bias, res, y.Binding())
 }
 

@@ -17,6 +17,7 @@ type Kernels struct {
 	dev  *gpu.Device
 	info gpu.DeviceInfo
 	gemm GemmVariant
+	tile TileConfig
 
 	mu       sync.Mutex
 	dummyBuf *gpu.Buffer
@@ -30,6 +31,7 @@ func NewKernels(d *gpu.Device) (*Kernels, error) {
 		return nil, err
 	}
 	k.gemm = v
+	k.tile = chooseTile(k.info)
 	return k, nil
 }
 

@@ -168,6 +168,10 @@ func (b *texelBinder) tex(t Tensor) uint32 {
 // vec4 binds t as a storage buffer of vec4 (it must start on a 16-byte boundary within an
 // aligned binding).
 func (b *texelBinder) vec4(op, name string, t Tensor) uint32 {
+	if t.Off%16 != 0 {
+		b.ok = false
+		return 0
+	}
 	bd, e, err := b.k.bindAt(op, name, t)
 	if err != nil || e%4 != 0 {
 		b.ok = false

@@ -81,3 +81,15 @@ func (k *Kernels) textEmbedding(rec *gpu.Recorder, dst, word, segment, pos, ids,
 	push := gpu.Push(uint32(n), uint32(h), uint32(seq), uint32(word.Shape[0]), uint32(segment.Shape[0]), wo, so, po, io, to, yo)
 	return k.dispatch1D(rec, kern, n, push, bd.binds)
 }
+
+// CheckIDs is the host-side validation the embedding ops leave to their callers: it reports
+// the first id outside [0, limit) (what, e.g. "input_ids" or "token_type_ids", names the
+// ids in the message). Call it before uploading ids; the shaders only clamp.
+func CheckIDs(what string, ids []int32, limit int) error {
+	for i, id := range ids {
+		if id < 0 || int(id) >= limit {
+			return fmt.Errorf("%s[%d] = %d outside [0, %d)", what, i, id, limit)
+		}
+	}
+	return nil
+}

@@ -213,5 +213,9 @@ func TestTextEmbedding(t *testing.T) {
 		if err := k.Embedding(rec, out.View(0, 3, 4), p, upI32(t, k, []int32{1, 1}, 2)); err == nil {
 			t.Error("embedding row count: no error")
 		}
+		if CheckIDs("input_ids", []int32{0, 5, 30521}, 30522) != nil || CheckIDs("input_ids", []int32{0, 30522}, 30522) == nil ||
+			CheckIDs("token_type_ids", []int32{-1}, 2) == nil {
+			t.Error("CheckIDs")
+		}
 	})
 }

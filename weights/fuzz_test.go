@@ -24,6 +24,10 @@ func exercise(t *testing.T, c Checkpoint) {
 			if w, err := tt.WriteTo(io.Discard); err != nil || w != int64(4*len(f)) {
 				t.Fatalf("%s: WriteTo %d, %v", n, w, err)
 			}
+			p := make([]byte, 7)
+			if k, err := tt.ReadAt(p, int64(len(f)*2+1)); len(f) > 0 && (k == 0 || err != nil && err != io.EOF) {
+				t.Fatalf("%s: ReadAt %d, %v", n, k, err)
+			}
 		}
 	}
 }

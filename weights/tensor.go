@@ -183,8 +183,9 @@ const chunkElems = 1 << 18
 
 // WriteTo streams the tensor as little-endian float32 bytes (converting F16, BF16 and
 // the other types on the fly) in chunks of at most 1 MiB, so a GPU staging buffer can be
-// filled without a second full copy. A stored F32 tensor is written in one call,
-// straight from the memory map.
+// filled without a second full copy of the checkpoint. Tensors of an opened file are
+// read with pread; an in-memory F32 tensor is written in one call. ReadAt is the
+// single-copy alternative for a destination that is a byte slice.
 func (t *Tensor) WriteTo(w io.Writer) (int64, error) {
 	if t.gen == nil && t.DType == F32 && t.file == nil {
 		n, err := w.Write(t.data)
