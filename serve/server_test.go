@@ -268,7 +268,7 @@ func TestServerErrors(t *testing.T) {
 	defer s.Close()
 	c := &http.Client{Timeout: 30 * time.Second}
 	good := map[string]any{"image": b64(pngBytes(t, 64, 48, 1)), "question": "how many?"}
-	long := strings.Repeat("cat ", 60)
+	long := strings.Repeat("cat ", 100)
 	cases := []struct {
 		name string
 		path string
