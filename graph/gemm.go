@@ -68,7 +68,7 @@ func (k *Kernels) SetGemmVariant(v GemmVariant) { k.gemm = v }
 
 // Tile shapes of the variants.
 const (
-	texelTM, texelTN = 8, 6 // rows × 8-column groups per workgroup (48 accumulators a lane)
+	texelTM, texelTN = 8, 8 // rows × 8-column groups per workgroup (64 accumulators a lane; swept on lavapipe)
 
 	tiledThreads = 128                        // the small tile's workgroup: within every device's minimum
 	tiledShared  = (64 + 1 + 64 + 1) * 16 * 4 // its shared memory: 8.3 KiB

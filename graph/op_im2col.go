@@ -53,9 +53,9 @@ func (k *Kernels) im2col(rec *gpu.Recorder, dst, pixels Tensor, patch int, allow
 			if err != nil {
 				return err
 			}
-			n4 := dst.Len() / 4
-			push := gpu.Push(uint32(n4), uint32(c), uint32(h), uint32(w), uint32(patch), uint32(hp), uint32(wp), xo/4, yo/4)
-			return k.dispatch1D(rec, kern, n4, push, tb.binds)
+			nrows := dst.Len() / patch // one invocation per patch row of one channel
+			push := gpu.Push(uint32(nrows), uint32(c), uint32(h), uint32(w), uint32(patch), uint32(hp), uint32(wp), xo/4, yo/4)
+			return k.dispatch1D(rec, kern, nrows, push, tb.binds)
 		}
 	}
 	kern, err := k.kernel1D("im2col", []gpu.BindingKind{rd, wr}, 36)

@@ -57,9 +57,10 @@ func (k *Kernels) interpPosEmbed(rec *gpu.Recorder, dst, grid, sizes Tensor, all
 			if err != nil {
 				return err
 			}
-			n4 := dst.Len() / 4
-			push := gpu.Push(uint32(n4), uint32(d/4), uint32(hp), uint32(wp), uint32(pd), gofs/4, so, yo/4)
-			return k.dispatch1D(rec, kern, n4, push, tb.binds)
+			const chunk = 16 // texels per invocation (CHUNK in the shader)
+			items := bsz * hp * wp * ((d/4 + chunk - 1) / chunk)
+			push := gpu.Push(uint32(items), uint32(d/4), uint32(hp), uint32(wp), uint32(pd), gofs/4, so, yo/4)
+			return k.dispatch1D(rec, kern, items, push, tb.binds)
 		}
 	}
 	kern, err := k.kernel1D("interp_pos", []gpu.BindingKind{rd, rd, wr}, 32)

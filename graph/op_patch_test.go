@@ -139,6 +139,45 @@ func TestPatchGridSizes(t *testing.T) {
 	}
 }
 
+func TestPatchOpsErrors(t *testing.T) {
+	k := newTestKernels(t)
+	mask := upI32(t, k, make([]int32, 2*8*8), 2, 8, 8)
+	fmask := upF32(t, k, make([]float32, 2*8*8), 2, 8, 8)
+	pm := newOut(t, k, 2, 2, 2)
+	sizes := upI32(t, k, []int32{2, 2, 1, 1}, 2, 2)
+	grid := upF32(t, k, make([]float32, 4*8), 4, 8)
+	grid3 := upF32(t, k, make([]float32, 3*8), 3, 8)
+	pos := newOut(t, k, 2, 2, 2, 8)
+	rec, err := k.dev.NewRecorder(gpu.RecorderOptions{})
+	must(t, err)
+	defer rec.Close()
+	for name, err := range map[string]error{
+		"mask dtype":      k.PatchMask(rec, pm.Tensor, fmask),
+		"mask batch":      k.PatchMask(rec, pm.View(0, 1, 2, 2), mask),
+		"mask rank":       k.PatchMask(rec, pm.Tensor, mask.View(0, 2, 64)),
+		"sizes dtype":     k.PatchGridSizes(rec, pm.View(0, 2, 2), pm.Tensor),
+		"sizes shape":     k.PatchGridSizes(rec, sizes.View(0, 4), pm.Tensor),
+		"grid not square": k.InterpPosEmbed(rec, pos.Tensor, grid3, sizes),
+		"grid width":      k.InterpPosEmbed(rec, pos.Tensor, grid.View(0, 8, 4), sizes),
+		"dst rank":        k.InterpPosEmbed(rec, pos.View(0, 2, 4, 8), grid, sizes),
+		"sizes batch":     k.InterpPosEmbed(rec, pos.Tensor, grid, sizes.View(0, 1, 2)),
+		"sizes float":     k.InterpPosEmbed(rec, pos.Tensor, grid, grid.View(0, 2, 2)),
+	} {
+		if err == nil {
+			t.Errorf("%s: no error", name)
+		}
+	}
+	for name, err := range map[string]error{
+		"mask":   k.PatchMask(rec, pm.Tensor, mask),
+		"sizes":  k.PatchGridSizes(rec, sizes, pm.Tensor),
+		"interp": k.InterpPosEmbed(rec, pos.Tensor, grid, sizes),
+	} {
+		if err != nil {
+			t.Errorf("valid %s: %v", name, err)
+		}
+	}
+}
+
 func TestInterpPosEmbed(t *testing.T) {
 	k := newTestKernels(t)
 	r := rand.New(rand.NewPCG(22, 1))

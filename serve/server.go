@@ -361,7 +361,7 @@ func (s *Server) decode(r *http.Request) (*request, error) {
 	}
 	req := &request{}
 	switch ct {
-	case "", "application/json":
+	case "", "application/json", "application/x-www-form-urlencoded", "text/plain": // curl -d sends form-urlencoded
 		var jr jsonRequest
 		dec := json.NewDecoder(r.Body)
 		dec.DisallowUnknownFields()

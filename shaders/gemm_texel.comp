@@ -9,13 +9,16 @@
 // memory and no barrier, and each lane keeps TM×TN accumulators.
 //
 // Workgroup: 8 lanes. It owns rows m0..m0+TM-1 and column groups g0..g0+TN-1; lane l computes
-// columns 8(g0+j)+l. Requires K % 4 == 0 (X rows are read as vec4 texels).
+// columns 8(g0+j)+l. Requires K % 4 == 0 (X rows are read as vec4 texels). The K loop is
+// unrolled by four texels (16 k values), each step's four dot products summed before they
+// reach the accumulator: measured on lavapipe 1.4-1.55× the plain loop (8×8 tile: 57-59 vs
+// 36-38 GFLOPS per 2 CPU-seconds at the ViLT shapes).
 #extension GL_EXT_control_flow_attributes : require
 #include "math.glsl"
 
 layout(local_size_x = 8) in;
 layout(constant_id = 0) const uint TM = 8;   // rows per workgroup
-layout(constant_id = 1) const uint TN = 6;   // 8-column groups per workgroup
+layout(constant_id = 1) const uint TN = 8;   // 8-column groups per workgroup
 layout(constant_id = 2) const uint EPI = 0;  // EPI_* flags
 
 layout(push_constant) uniform P {
@@ -46,7 +49,17 @@ void main() {
 	[[unroll]] for (uint i = 0; i < TM; i++)
 		[[unroll]] for (uint j = 0; j < TN; j++) acc[i][j] = 0.0;
 
-	for (int q = 0; q < int(p.K4); q++) {
+	int q = 0;
+	for (; q + 3 < int(p.K4); q += 4) {
+		vec4 xv[TM][4];
+		[[unroll]] for (uint i = 0; i < TM; i++) [[unroll]] for (int u = 0; u < 4; u++) xv[i][u] = texelFetch(X, xrow[i] + q + u);
+		[[unroll]] for (uint j = 0; j < TN; j++) {
+			vec4 wv[4];
+			[[unroll]] for (int u = 0; u < 4; u++) wv[u] = texelFetch(W, wrow[j] + (q + u) * 8);
+			[[unroll]] for (uint i = 0; i < TM; i++) acc[i][j] += (dot(xv[i][0], wv[0]) + dot(xv[i][1], wv[1])) + (dot(xv[i][2], wv[2]) + dot(xv[i][3], wv[3]));
+		}
+	}
+	for (; q < int(p.K4); q++) {
 		vec4 xv[TM];
 		[[unroll]] for (uint i = 0; i < TM; i++) xv[i] = texelFetch(X, xrow[i] + q);
 		[[unroll]] for (uint j = 0; j < TN; j++) {

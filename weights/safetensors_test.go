@@ -127,6 +127,18 @@ func TestSharded(t *testing.T) {
 	write("model-00001-of-00002.safetensors", t1)
 	write("model-00002-of-00002.safetensors", t2)
 	os.WriteFile(filepath.Join(dir, SafetensorsIndexFile), []byte(`{"metadata":{"total_size":8},"weight_map":{"a":"model-00001-of-00002.safetensors","b":"model-00002-of-00002.safetensors"}}`), 0o644)
+	// A .bin shard set next to it (OpenDir prefers the safetensors index).
+	os.WriteFile(filepath.Join(dir, "pytorch_model-00001-of-00001.bin"), buildTorch(t, []ptStorage{{key: "0", dtype: F32, numel: 1, fill: f32Fill(3)}}, []ptEntry{{name: "c", storage: "0", size: []int{1}}}, nil), 0o644)
+	os.WriteFile(filepath.Join(dir, PyTorchIndexFile), []byte(`{"weight_map":{"c":"pytorch_model-00001-of-00001.bin"}}`), 0o644)
+	if pc, err := Open(filepath.Join(dir, PyTorchIndexFile)); err != nil {
+		t.Error(err)
+	} else {
+		c, err := pc.Tensor("c")
+		if f, _ := c.Float32s(); err != nil || f[0] != 3 {
+			t.Errorf("c = %v %v", f, err)
+		}
+		pc.Close()
+	}
 	c, err := OpenDir(dir)
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,97 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/vilt-vk/vilt-vk/processor"
+)
+
+func init() {
+	register(&command{
+		name:    "embed",
+		summary: "write the pooler output and last hidden state of an image-text pair to .safetensors",
+		run:     runEmbed,
+	})
+}
+
+func runEmbed(args []string, stdout io.Writer) error {
+	fs := newFlagSet("embed")
+	var mf modelFlags
+	mf.register(fs, "embed")
+	image := fs.String("image", "", "image `file`")
+	text := fs.String("text", "", "`text`")
+	output := fs.String("output", "", "output `file`.safetensors: pooler_output [1,H], last_hidden_state [1,S,H], image_token_mask [1,1+L]")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: vilt embed --image I --text T --output F.safetensors")
+		fmt.Fprintln(fs.Output(), "\nThe sequence is the text tokens, the image CLS, then the image patches in row-major order.")
+		fmt.Fprintln(fs.Output(), "\nflags:")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return usageErr(err)
+	}
+	if fs.NArg() > 0 {
+		return usageErrorf("unexpected argument %q", fs.Arg(0))
+	}
+	if *image == "" || *text == "" || *output == "" {
+		return usageErrorf("--image, --text and --output are required")
+	}
+	mf.setup()
+	img, err := readImage(*image, mf.maxPixels)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signalContext()
+	defer stop()
+	p, err := mf.load(ctx, stdout)
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	e, err := p.Embed(ctx, img, *text)
+	if err != nil {
+		return err
+	}
+	ts := []processor.Tensor{
+		{Name: "last_hidden_state", Shape: e.LastHiddenState.Shape, F32: e.LastHiddenState.Data},
+	}
+	if e.PoolerOutput != nil {
+		ts = append(ts, processor.Tensor{Name: "pooler_output", Shape: e.PoolerOutput.Shape, F32: e.PoolerOutput.Data})
+	}
+	if e.ImageTokenMask != nil {
+		ts = append(ts, processor.Tensor{Name: "image_token_mask", Shape: []int{1, len(e.ImageTokenMask)}, I64: e.ImageTokenMask})
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(*output), ".embed-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	meta := map[string]string{"producer": "vilt-vk", "model": mf.model, "text": *text, "tokens": strings.Join(e.Tokens, " ")}
+	if err := processor.WriteSafetensors(tmp, ts, meta); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), *output); err != nil {
+		return err
+	}
+	if mf.asJSON {
+		rep := map[string]any{"output": *output, "last_hidden_state": e.LastHiddenState.Shape, "tokens": e.Tokens}
+		if e.PoolerOutput != nil {
+			rep["pooler_output"] = e.PoolerOutput.Shape
+		}
+		return writeJSON(stdout, rep)
+	}
+	fmt.Fprintf(stdout, "wrote %s: last_hidden_state %v", *output, e.LastHiddenState.Shape)
+	if e.PoolerOutput != nil {
+		fmt.Fprintf(stdout, ", pooler_output %v", e.PoolerOutput.Shape)
+	}
+	fmt.Fprintln(stdout)
+	return nil
+}

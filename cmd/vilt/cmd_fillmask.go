@@ -1,0 +1,71 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+)
+
+func init() {
+	register(&command{
+		name:    "fill-mask",
+		summary: "fill the [MASK] tokens of a text about an image (iterative, most confident first)",
+		run:     runFillMask,
+	})
+}
+
+func runFillMask(args []string, stdout io.Writer) error {
+	fs := newFlagSet("fill-mask")
+	var mf modelFlags
+	mf.register(fs, "fill-mask")
+	image := fs.String("image", "", "image `file`")
+	text := fs.String("text", "", "`text` with [MASK] tokens, e.g. \"a bunch of [MASK] laying on a [MASK].\"")
+	topK := fs.Int("top-k", 5, "candidates listed per mask")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: vilt fill-mask --image I --text \"a bunch of [MASK] laying on a [MASK].\" [--top-k 5]")
+		fmt.Fprintln(fs.Output(), "\nFills one mask per forward, the most confident first, re-reading the text each round, as")
+		fmt.Fprintln(fs.Output(), "transformers' ViltForMaskedLM example does; each step lists that mask's top-k candidates.")
+		fmt.Fprintln(fs.Output(), "\nflags:")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return usageErr(err)
+	}
+	if fs.NArg() > 0 {
+		return usageErrorf("unexpected argument %q", fs.Arg(0))
+	}
+	if *image == "" || *text == "" {
+		return usageErrorf("--image and --text are required")
+	}
+	if *topK < 1 {
+		return usageErrorf("--top-k must be >= 1")
+	}
+	mf.setup()
+	img, err := readImage(*image, mf.maxPixels)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signalContext()
+	defer stop()
+	p, err := mf.load(ctx, stdout)
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	res, err := p.FillMask(ctx, img, *text, *topK)
+	if err != nil {
+		return err
+	}
+	if mf.asJSON {
+		return writeJSON(stdout, res)
+	}
+	fmt.Fprintln(stdout, res.Sequence)
+	for i, st := range res.Steps {
+		var cs []string
+		for _, c := range st.Candidates {
+			cs = append(cs, fmt.Sprintf("%s %.4f", c.TokenStr, c.Score))
+		}
+		fmt.Fprintf(stdout, "  step %d: mask %d (token %d) = %q %.4f   candidates: %s\n", i+1, st.Mask+1, st.Position, st.TokenStr, st.Score, strings.Join(cs, ", "))
+	}
+	return nil
+}

@@ -1,0 +1,68 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"sort"
+)
+
+func init() {
+	register(&command{
+		name:    "nlvr2",
+		summary: "decide whether a sentence is true of a pair of images (NLVR2)",
+		run:     runNLVR2,
+	})
+}
+
+func runNLVR2(args []string, stdout io.Writer) error {
+	fs := newFlagSet("nlvr2")
+	var mf modelFlags
+	mf.register(fs, "nlvr2")
+	var images procStrings
+	fs.Var(&images, "image", "image `file`: give twice, left then right")
+	text := fs.String("text", "", "the `sentence` to check")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: vilt nlvr2 --image LEFT --image RIGHT --text T")
+		fmt.Fprintln(fs.Output(), "\nPrints the label (True/False) and the softmax score of each label; --json: {label, scores, logits}.")
+		fmt.Fprintln(fs.Output(), "\nflags:")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return usageErr(err)
+	}
+	if fs.NArg() > 0 {
+		return usageErrorf("unexpected argument %q", fs.Arg(0))
+	}
+	if len(images) != 2 || *text == "" {
+		return usageErrorf("need --image twice (left, right) and --text")
+	}
+	mf.setup()
+	imgs, err := readImages(images, mf.maxPixels)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signalContext()
+	defer stop()
+	p, err := mf.load(ctx, stdout)
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	res, err := p.NLVR2(ctx, imgs[0], imgs[1], *text)
+	if err != nil {
+		return err
+	}
+	if mf.asJSON {
+		return writeJSON(stdout, res)
+	}
+	fmt.Fprintln(stdout, res.Label)
+	labels := make([]string, 0, len(res.Scores))
+	for l := range res.Scores {
+		labels = append(labels, l)
+	}
+	sort.Slice(labels, func(i, j int) bool { return res.Scores[labels[i]] > res.Scores[labels[j]] })
+	for _, l := range labels {
+		fmt.Fprintf(stdout, "  %.4f  %s\n", res.Scores[l], l)
+	}
+	return nil
+}

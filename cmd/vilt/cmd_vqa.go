@@ -1,0 +1,75 @@
+package main
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/vilt-vk/vilt-vk/serve"
+)
+
+func init() {
+	register(&command{
+		name:    "vqa",
+		summary: "answer questions about images (visual question answering, top-k sigmoid scores)",
+		run:     runVQA,
+	})
+}
+
+func runVQA(args []string, stdout io.Writer) error {
+	fs := newFlagSet("vqa")
+	var mf modelFlags
+	mf.register(fs, "vqa")
+	mf.registerBatch(fs)
+	var images, questions procStrings
+	fs.Var(&images, "image", "image `file` (repeat: every image is asked every question)")
+	fs.Var(&questions, "question", "`question` (repeat)")
+	topK := fs.Int("top-k", 5, "answers per image-question pair")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: vilt vqa --image I --question Q [--top-k 5] [--model DIR|ORG/NAME[@REV]] [--json]")
+		fmt.Fprintln(fs.Output(), "\nLike transformers' pipeline(\"visual-question-answering\"): --json prints")
+		fmt.Fprintln(fs.Output(), "[{\"score\": s, \"answer\": a}, ...] for one pair, or one {image, question, answers} per pair.")
+		fmt.Fprintln(fs.Output(), "\nflags:")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return usageErr(err)
+	}
+	if fs.NArg() > 0 {
+		return usageErrorf("unexpected argument %q", fs.Arg(0))
+	}
+	if len(images) == 0 || len(questions) == 0 {
+		return usageErrorf("need at least one --image and one --question")
+	}
+	if *topK < 1 {
+		return usageErrorf("--top-k must be >= 1")
+	}
+	mf.setup()
+	imgs, err := readImages(images, mf.maxPixels)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signalContext()
+	defer stop()
+	p, err := mf.load(ctx, stdout)
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	t := p.Tasks()
+	t.BatchSize = mf.batch
+	ans, err := t.VQA(ctx, imgs, questions, *topK)
+	if err != nil {
+		return err
+	}
+	if mf.asJSON {
+		return writeJSON(stdout, serve.VQAResponse(images, questions, ans))
+	}
+	for k, a := range ans {
+		i, j := k/len(questions), k%len(questions)
+		fmt.Fprintf(stdout, "%s: %q\n", images[i], questions[j])
+		for _, x := range a {
+			fmt.Fprintf(stdout, "  %.4f  %s\n", x.Score, x.Answer)
+		}
+	}
+	return nil
+}

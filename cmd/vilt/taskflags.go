@@ -1,0 +1,215 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/vilt-vk/vilt-vk/processor"
+	"github.com/vilt-vk/vilt-vk/vilt"
+	"github.com/vilt-vk/vilt-vk/weights/hub"
+)
+
+// modelFlags are the flags every task command shares: --model, --device, --json, --quiet.
+type modelFlags struct {
+	task      string
+	model     string
+	device    string
+	asJSON    bool
+	quiet     bool
+	batch     int
+	maxPixels int64
+}
+
+func (f *modelFlags) register(fs *flag.FlagSet, task string) {
+	f.task = task
+	def := vilt.DefaultModel(task)
+	fs.StringVar(&f.model, "model", def, "model `DIR` or hub id ORG/NAME[@REV] (found in the Hugging Face cache shared with Python, downloaded when online)")
+	fs.StringVar(&f.device, "device", "", "Vulkan `device`: index, comma-separated indices, name substring or all (default: VILT_DEVICE or the best device)")
+	fs.BoolVar(&f.asJSON, "json", false, "print JSON (transformers' pipeline shapes)")
+	fs.BoolVar(&f.quiet, "quiet", false, "only results and errors: no progress, no info logs")
+	fs.Int64Var(&f.maxPixels, "max-pixels", processor.DefaultMaxPixels, "refuse images with more `pixels` (decompression bombs)")
+}
+
+// registerBatch adds --batch (examples per forward).
+func (f *modelFlags) registerBatch(fs *flag.FlagSet) {
+	fs.IntVar(&f.batch, "batch", vilt.DefaultTaskBatch, "image-text pairs per forward (split across the devices)")
+}
+
+// setup applies --quiet to logging.
+func (f *modelFlags) setup() {
+	if f.quiet {
+		slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: max(slog.LevelWarn, logLevel())})))
+	}
+}
+
+// taskLocateModel turns --model into a local folder: a folder as is; a hub id from the cache,
+// downloaded when the network is allowed (HF_HUB_OFFLINE unset).
+func taskLocateModel(ctx context.Context, arg string, quiet bool) (string, error) {
+	if st, err := os.Stat(arg); err == nil && st.IsDir() {
+		return arg, nil
+	}
+	if strings.HasPrefix(arg, ".") || strings.HasPrefix(arg, "/") || strings.Count(arg, "/") > 1 {
+		return "", usageErrorf("--model %q: no such folder", arg)
+	}
+	c := hub.NewClient()
+	if !quiet {
+		c.Progress = hub.TerminalProgress(os.Stderr)
+	}
+	if dir, err := c.LocalModel(mustRef(arg)); err == nil {
+		return dir, nil
+	}
+	if c.Offline {
+		return "", fmt.Errorf("%s is not in the Hugging Face cache (%s) and HF_HUB_OFFLINE is set: run 'vilt download %s' where the network is reachable (or unset HF_HUB_OFFLINE), or pass --model DIR (the demo model: --model testdata/tiny-vilt-vqa)",
+			arg, c.Cache.Dir, arg)
+	}
+	slog.Info("downloading model", "model", arg, "cache", c.Cache.Dir)
+	dir, err := c.Locate(ctx, arg, true)
+	if err != nil {
+		return "", fmt.Errorf("%s is not in the Hugging Face cache and could not be downloaded (%v); without network run 'vilt download %s' where it is reachable and copy the cache, set HF_HUB_OFFLINE=1 to skip the network, or pass --model DIR",
+			arg, oneLine(err), arg)
+	}
+	return dir, nil
+}
+
+func mustRef(arg string) hub.Ref {
+	r, err := hub.ParseRef(arg)
+	if err != nil {
+		return hub.Ref{RepoID: arg, Revision: "main"}
+	}
+	return r
+}
+
+// load locates and loads the model and checks the random-weights note.
+func (f *modelFlags) load(ctx context.Context, stdout io.Writer) (*vilt.Pipeline, error) {
+	if f.model == "" {
+		return nil, usageErrorf("--model is required")
+	}
+	if _, err := hub.ParseRef(f.model); err != nil {
+		if st, serr := os.Stat(f.model); serr != nil || !st.IsDir() {
+			return nil, usageErrorf("--model %q is neither a folder nor a hub id ORG/NAME[@REV]", f.model)
+		}
+	}
+	dir, err := taskLocateModel(ctx, f.model, f.quiet)
+	if err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	p, err := vilt.Load(ctx, dir, vilt.LoadOptions{DeviceSelector: f.device})
+	if err != nil {
+		return nil, err
+	}
+	slog.Debug("model loaded", "dir", dir, "head", p.Model.Head, "devices", p.Model.LoadInfo().Devices, "ms", time.Since(start).Milliseconds())
+	if note := demoNote(dir); note != "" {
+		if f.asJSON {
+			slog.Warn(note)
+		} else {
+			fmt.Fprintf(stdout, "note: %s\n", note)
+		}
+	}
+	return p, nil
+}
+
+// demoNote is the "vilt_vk_note" of a model's config.json: the demo model says there that its
+// weights are random, so its answers are meaningless.
+func demoNote(dir string) string {
+	b, err := os.ReadFile(filepath.Join(dir, "config.json"))
+	if err != nil {
+		return ""
+	}
+	var c struct {
+		Note string `json:"vilt_vk_note"`
+	}
+	json.Unmarshal(b, &c)
+	return c.Note
+}
+
+// signalContext is cancelled on SIGINT/SIGTERM.
+func signalContext() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+}
+
+// readImage decodes an image file.
+func readImage(path string, maxPixels int64) (*processor.RGBImage, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	img, err := processor.DecodeImageBytes(b, processor.DecodeOptions{MaxPixels: maxPixels})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return img, nil
+}
+
+func readImages(paths []string, maxPixels int64) ([]*processor.RGBImage, error) {
+	out := make([]*processor.RGBImage, len(paths))
+	for i, p := range paths {
+		img, err := readImage(p, maxPixels)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = img
+	}
+	return out, nil
+}
+
+// readLines reads a text file's non-empty lines (trimmed); "-" is stdin.
+func readLines(path string) ([]string, error) {
+	var r io.Reader
+	if path == "-" {
+		r = os.Stdin
+	} else {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		r = f
+	}
+	var out []string
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		if s := strings.TrimSpace(sc.Text()); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out, sc.Err()
+}
+
+// writeJSON prints v indented.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
+// progressBar draws "\rrank [=====>   ] 120/400 pairs" on stderr when it is a terminal.
+func progressBar(label string, quiet bool) func(done, total int) {
+	if quiet || !isTerminal(os.Stderr) {
+		return nil
+	}
+	start := time.Now()
+	return func(done, total int) {
+		const width = 30
+		fill := width * done / max(total, 1)
+		bar := strings.Repeat("=", fill) + strings.Repeat(" ", width-fill)
+		rate := float64(done) / max(time.Since(start).Seconds(), 1e-9)
+		fmt.Fprintf(os.Stderr, "\r%s [%s] %d/%d pairs  %.1f pairs/s", label, bar, done, total, rate)
+		if done >= total {
+			fmt.Fprintln(os.Stderr)
+		}
+	}
+}
