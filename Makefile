@@ -2,7 +2,8 @@
 #
 #   make setup          install the Debian packages the project needs (Vulkan loader, lavapipe,
 #                       validation layers, shader compiler)
-#   make demo           build and run the main job
+#   make demo           build and run the main job (VQA on the shipped demo model)
+#   make tinymodel      regenerate testdata/tiny-vilt-vqa, the demo model (random weights)
 #   make test           the test suite (validation layer on) + race tests of the runtime
 #   make generate       recompile shaders/*.comp to SPIR-V (needs glslc, spirv-val)
 #   make bench-kernels  kernel benchmark table
@@ -13,7 +14,7 @@ SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := mesa-vulkan-drivers libvulkan1 libvulkan-dev glslc spirv-tools \
                 vulkan-validationlayers vulkan-tools
 
-.PHONY: setup build demo test race generate check-shaders bench-kernels vet clean
+.PHONY: setup build demo tinymodel test race generate check-shaders bench-kernels vet clean
 
 setup:
 	@missing=""; for p in $(APT_PACKAGES); do \
@@ -28,7 +29,11 @@ build:
 	$(GO) build -o $(BIN) ./cmd/vilt
 
 demo: build
-	./$(BIN) devices
+	./$(BIN) vqa --model testdata/tiny-vilt-vqa --image testdata/tiny-vilt-vqa/example.png --question "How many cats are there?"
+
+# The demo model (random weights, generated vocabulary); deterministic output.
+tinymodel:
+	$(GO) run ./tools/tinymodel -out testdata/tiny-vilt-vqa
 
 test:
 	VILT_VK_VALIDATE=1 $(GO) test -count=1 ./...

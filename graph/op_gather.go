@@ -71,9 +71,10 @@ func (k *Kernels) gather(rec *gpu.Recorder, op string, dst Tensor, row0 int, src
 			if err != nil {
 				return err
 			}
-			n4 := nidx * w / 4
-			push := gpu.Push(uint32(n4), uint32(w/4), uint32(src.Rows()), uint32(0), xo/4, yo/4, io, mode)
-			return k.dispatch1D(rec, kern, n4, push, tb.binds)
+			const chunk = 16 // texels per invocation (CHUNK in the shader)
+			items := nidx * ((w/4 + chunk - 1) / chunk)
+			push := gpu.Push(uint32(items), uint32(w/4), uint32(src.Rows()), uint32(0), xo/4, yo/4, io, mode)
+			return k.dispatch1D(rec, kern, items, push, tb.binds)
 		}
 	}
 	kern, err := k.kernel1D("gather_rows", []gpu.BindingKind{rd, rd, rw}, 32)

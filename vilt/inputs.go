@@ -171,7 +171,7 @@ func planImages(cfg *Config, in *Inputs, img int, seed uint64, L0 int) (*imagePl
 			}
 		}
 		if len(valid) > L {
-			rng := rand.New(rand.NewPCG(seed, uint64(b)))
+			rng := rand.New(rand.NewPCG(seed, 0x9E3779B97F4A7C15^uint64(b)))
 			keep := rng.Perm(len(valid))[:L]
 			sel := make([]bool, len(valid))
 			for _, i := range keep {

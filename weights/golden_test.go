@@ -2,6 +2,8 @@ package weights
 
 import (
 	"bytes"
+	"encoding/binary"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -47,8 +49,20 @@ func TestGoldenModelsLoad(t *testing.T) {
 				if tt.DType != F32 {
 					t.Errorf("%s: dtype %v", name, tt.DType)
 				}
-				if _, err := tt.Float32s(); err != nil {
+				f, err := tt.Float32s()
+				if err != nil {
 					t.Fatal(err)
+				}
+				// The pread path (Float32s, ReadAt) and the mapped bytes agree.
+				raw := tt.Bytes()
+				for i, v := range f {
+					if math.Float32bits(v) != binary.LittleEndian.Uint32(raw[4*i:]) {
+						t.Fatalf("%s[%d]: Float32s %v differs from the mapped bytes", name, i, v)
+					}
+				}
+				p := make([]byte, len(raw))
+				if n, err := tt.ReadAt(p, 0); n != len(raw) || err != nil || !bytes.Equal(p, raw) {
+					t.Fatalf("%s: ReadAt %d %v", name, n, err)
 				}
 			}
 		})
