@@ -58,9 +58,10 @@ func (k *Kernels) textEmbedding(rec *gpu.Recorder, dst, word, segment, pos, ids,
 			if err != nil {
 				return err
 			}
-			n4 := dst.Len() / 4
-			push := gpu.Push(uint32(n4), uint32(h/4), uint32(seq), uint32(word.Shape[0]), uint32(segment.Shape[0]), wo/4, so/4, po/4, io, to, yo/4)
-			return k.dispatch1D(rec, kern, n4, push, tb.binds)
+			const chunk = 16 // texels per invocation (CHUNK in the shader)
+			items := bsz * seq * ((h/4 + chunk - 1) / chunk)
+			push := gpu.Push(uint32(items), uint32(h/4), uint32(seq), uint32(word.Shape[0]), uint32(segment.Shape[0]), wo/4, so/4, po/4, io, to, yo/4)
+			return k.dispatch1D(rec, kern, items, push, tb.binds)
 		}
 	}
 	kern, err := k.kernel1D("embed_text", []gpu.BindingKind{rd, rd, rd, rd, rd, wr}, 44)

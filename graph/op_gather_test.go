@@ -24,6 +24,7 @@ func TestGatherRows(t *testing.T) {
 		{269, 2 * 269, 768, 269, 269, 2},
 		{12, 8, 3072, 0, 8, 0},
 		{9, 20, 32, 3, 17, 4},
+		{5, 6, 80, 1, 5, 0}, // 20 texels per row: a partial chunk
 	}
 	for _, c := range cases {
 		for _, texel := range []bool{true, false} {
@@ -162,6 +163,7 @@ func TestTextEmbedding(t *testing.T) {
 		{3, 40, 1000, 2, 40, 768, 3},
 		{1, 7, 50, 2, 40, 769, 0},
 		{2, 9, 100, 3, 12, 64, 4},
+		{2, 5, 30, 2, 8, 80, 0}, // 20 texels per row: a partial chunk
 	} {
 		for _, texel := range []bool{true, false} {
 			name := fmt.Sprintf("B%d_T%d_V%d_H%d_pad%d_texel%v", c.bsz, c.seq, c.vocab, c.h, c.pad, texel)

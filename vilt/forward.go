@@ -57,7 +57,11 @@ func (r *replica) forward(ctx context.Context, in *Inputs, opts ForwardOptions, 
 		return nil, fmt.Errorf("vilt: %d images need modality_type_vocab_size ≥ %d", in.NumImages, in.NumImages+1)
 	}
 	key := shapeKey{B: B, T: T, H: in.Height, W: in.Width, L: L, N: in.NumImages,
-		hidden: opts.OutputHiddenStates, attn: opts.OutputAttentions, modIdx: modIdx, profile: bool(prof)}
+		hidden: opts.OutputHiddenStates, attn: opts.OutputAttentions, modIdx: modIdx, profile: bool(prof),
+		textEmbeds: in.InputsEmbeds != nil, imageEmbeds: in.ImageEmbeds != nil}
+	if key.imageEmbeds {
+		key.H, key.W = cfg.PatchSize, cfg.PatchSize // pixels are not used
+	}
 
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -70,8 +74,10 @@ func (r *replica) forward(ctx context.Context, in *Inputs, opts ForwardOptions, 
 	}
 
 	ids := make([]int32, B*T)
-	for i, v := range in.InputIDs {
-		ids[i] = int32(v)
+	for i := range ids {
+		if in.InputIDs != nil {
+			ids[i] = int32(in.InputIDs[i])
+		}
 	}
 	tt := make([]int32, B*T)
 	for i := range tt {
@@ -98,6 +104,9 @@ func (r *replica) forward(ctx context.Context, in *Inputs, opts ForwardOptions, 
 		}
 	}
 	set("input_ids", ids)
+	if key.textEmbeds {
+		set("inputs_embeds", in.InputsEmbeds)
+	}
 	set("token_type_ids", tt)
 	set("idx_text", idxText)
 	set("idx_pool", idxPool)
@@ -107,17 +116,55 @@ func (r *replica) forward(ctx context.Context, in *Inputs, opts ForwardOptions, 
 	out := &Outputs{Tensors: map[string]*Tensor{}, SeqLen: S, ImageTokens: L}
 	P := cfg.PatchSize
 	for img := 0; img < in.NumImages; img++ {
-		pl, perr := planImages(cfg, in, img, opts.Seed, L)
-		if perr != nil {
-			return nil, perr
-		}
 		pfx := ""
 		cls := int32(modIdx)
 		if r.head == weights.HeadNLVR2 {
 			pfx = fmt.Sprintf("img%d.", img)
 			cls = int32(img + 1)
 		}
-		np := (in.Height / P) * (in.Width / P)
+		// Source rows of the image CLS and the image tokens, and their masks.
+		srcCLS := func(b int) int32 { return cls }
+		var srcTok func(b, j int) int32
+		var tokMaskOf func(b, j int) float32
+		if key.imageEmbeds {
+			srcCLS = func(b int) int32 { return int32(b * (1 + L)) }
+			srcTok = func(b, j int) int32 { return int32(b*(1+L) + 1 + j) }
+			tokMaskOf = func(b, j int) float32 {
+				if in.ImageMask == nil {
+					return 1
+				}
+				return float32(in.ImageMask[(b*in.NumImages+img)*(1+L)+1+j])
+			}
+		} else {
+			pl, perr := planImages(cfg, in, img, opts.Seed, L)
+			if perr != nil {
+				return nil, perr
+			}
+			np := (in.Height / P) * (in.Width / P)
+			srcTok = func(b, j int) int32 { return int32(b*np + pl.tokens[b][j]) }
+			tokMaskOf = func(b, j int) float32 { return pl.tokenMask[b][j] }
+			pix := in.PixelValues
+			if in.NumImages > 1 {
+				C, hw := cfg.NumChannels, in.Height*in.Width
+				pix = make([]float32, B*C*hw)
+				for b := 0; b < B; b++ {
+					copy(pix[b*C*hw:(b+1)*C*hw], in.PixelValues[(b*in.NumImages+img)*C*hw:(b*in.NumImages+img+1)*C*hw])
+				}
+			}
+			set(pfx+"pixel_values", pix)
+			set(pfx+"sizes", pl.sizes)
+		}
+		if key.imageEmbeds {
+			e := (1 + L) * H
+			emb := in.ImageEmbeds
+			if in.NumImages > 1 {
+				emb = make([]float32, B*e)
+				for b := 0; b < B; b++ {
+					copy(emb[b*e:(b+1)*e], in.ImageEmbeds[(b*in.NumImages+img)*e:(b*in.NumImages+img+1)*e])
+				}
+			}
+			set(pfx+"image_embeds", emb)
+		}
 		idxImg := make([]int32, B*S)
 		idxCLS := make([]int32, B*S)
 		maskAdd := make([]float32, B*S)
@@ -126,7 +173,7 @@ func (r *replica) forward(ctx context.Context, in *Inputs, opts ForwardOptions, 
 			idxImg[i], idxCLS[i] = -1, -1
 		}
 		for b := 0; b < B; b++ {
-			idxCLS[b*S+T] = cls
+			idxCLS[b*S+T] = srcCLS(b)
 			for t := 0; t < T; t++ {
 				m := float32(1)
 				if in.AttentionMask != nil {
@@ -134,23 +181,19 @@ func (r *replica) forward(ctx context.Context, in *Inputs, opts ForwardOptions, 
 				}
 				maskAdd[b*S+t] = (1 - m) * graph.MaskMin
 			}
-			tokMask[b*(1+L)] = 1
+			clsMask := float32(1)
+			if key.imageEmbeds && in.ImageMask != nil {
+				clsMask = float32(in.ImageMask[(b*in.NumImages+img)*(1+L)])
+			}
+			maskAdd[b*S+T] = (1 - clsMask) * graph.MaskMin
+			tokMask[b*(1+L)] = int64(clsMask)
 			for j := 0; j < L; j++ {
-				idxImg[b*S+T+1+j] = int32(b*np + pl.tokens[b][j])
-				maskAdd[b*S+T+1+j] = (1 - pl.tokenMask[b][j]) * graph.MaskMin
-				tokMask[b*(1+L)+1+j] = int64(pl.tokenMask[b][j])
+				mj := tokMaskOf(b, j)
+				idxImg[b*S+T+1+j] = srcTok(b, j)
+				maskAdd[b*S+T+1+j] = (1 - mj) * graph.MaskMin
+				tokMask[b*(1+L)+1+j] = int64(mj)
 			}
 		}
-		pix := in.PixelValues
-		if in.NumImages > 1 {
-			C, hw := cfg.NumChannels, in.Height*in.Width
-			pix = make([]float32, B*C*hw)
-			for b := 0; b < B; b++ {
-				copy(pix[b*C*hw:(b+1)*C*hw], in.PixelValues[(b*in.NumImages+img)*C*hw:(b*in.NumImages+img+1)*C*hw])
-			}
-		}
-		set(pfx+"pixel_values", pix)
-		set(pfx+"sizes", pl.sizes)
 		set(pfx+"idx_img", idxImg)
 		set(pfx+"idx_cls", idxCLS)
 		set(pfx+"mask_add", maskAdd)

@@ -20,6 +20,16 @@ type Inputs struct {
 	TokenTypeIDs  []int64   // [B, T]; nil means zeros
 	PixelValues   []float32 // [B, N, 3, H, W]
 	PixelMask     []int64   // [B, N, H, W]; nil means all ones
+
+	// InputsEmbeds, when set, replaces the word-embedding lookup of InputIDs (which may then
+	// be nil): [B, T, hidden], as transformers' inputs_embeds.
+	InputsEmbeds []float32
+	// ImageEmbeds, when set, replaces the visual embedding of the pixels: [B, N, 1+L, hidden]
+	// with the image CLS first (transformers' image_embeds); ImageTokens is L and ImageMask
+	// [B, N, 1+L] the token mask (nil means all ones). PixelValues may then be nil.
+	ImageEmbeds []float32
+	ImageTokens int
+	ImageMask   []int64
 }
 
 // ForwardOptions select optional outputs and ViLT's knobs.
@@ -48,7 +58,11 @@ func (in *Inputs) validate(cfg *Config, images int) error {
 	if T > cfg.MaxPositionEmbeddings {
 		return fmt.Errorf("inputs: text length %d exceeds max_position_embeddings %d (truncate the text)", T, cfg.MaxPositionEmbeddings)
 	}
-	if len(in.InputIDs) != B*T {
+	if in.InputsEmbeds != nil {
+		if len(in.InputsEmbeds) != B*T*cfg.HiddenSize {
+			return fmt.Errorf("inputs: inputs_embeds has %d values, want %d×%d×%d", len(in.InputsEmbeds), B, T, cfg.HiddenSize)
+		}
+	} else if len(in.InputIDs) != B*T {
 		return fmt.Errorf("inputs: input_ids has %d values, want %d×%d", len(in.InputIDs), B, T)
 	}
 	for i, id := range in.InputIDs {
@@ -71,6 +85,16 @@ func (in *Inputs) validate(cfg *Config, images int) error {
 	}
 	if in.NumImages != images {
 		return fmt.Errorf("inputs: %d image(s) per example, the model takes %d", in.NumImages, images)
+	}
+	if in.ImageEmbeds != nil {
+		L := in.ImageTokens
+		if L <= 0 || len(in.ImageEmbeds) != B*images*(1+L)*cfg.HiddenSize {
+			return fmt.Errorf("inputs: image_embeds has %d values, want %d×%d×%d×%d (ImageTokens %d)", len(in.ImageEmbeds), B, images, 1+L, cfg.HiddenSize, L)
+		}
+		if in.ImageMask != nil && len(in.ImageMask) != B*images*(1+L) {
+			return fmt.Errorf("inputs: image mask has %d values, want %d×%d×%d", len(in.ImageMask), B, images, 1+L)
+		}
+		return nil
 	}
 	P := cfg.PatchSize
 	if in.Height < P || in.Width < P {

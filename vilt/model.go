@@ -172,6 +172,10 @@ func (m *Model) Forward(ctx context.Context, in *Inputs, opts ForwardOptions) (*
 	// The image token count L of the whole batch, per image pass.
 	var Ls []int
 	for img := 0; img < in.NumImages; img++ {
+		if in.ImageEmbeds != nil {
+			Ls = append(Ls, in.ImageTokens)
+			continue
+		}
 		pl, err := planImages(m.Config, in, img, opts.Seed, 0)
 		if err != nil {
 			return nil, err
@@ -222,8 +226,22 @@ func splitBatch(in *Inputs, n int) []*Inputs {
 		if in.TokenTypeIDs != nil {
 			p.TokenTypeIDs = in.TokenTypeIDs[b0*T : (b0+nb)*T]
 		}
-		p.PixelValues = in.PixelValues[b0*cper : (b0+nb)*cper]
-		if in.PixelMask != nil {
+		if in.PixelValues != nil {
+			p.PixelValues = in.PixelValues[b0*cper : (b0+nb)*cper]
+		}
+		if in.InputsEmbeds != nil {
+			e := len(in.InputsEmbeds) / in.Batch
+			p.InputsEmbeds = in.InputsEmbeds[b0*e : (b0+nb)*e]
+		}
+		if in.ImageEmbeds != nil {
+			e := len(in.ImageEmbeds) / in.Batch
+			p.ImageEmbeds = in.ImageEmbeds[b0*e : (b0+nb)*e]
+			if in.ImageMask != nil {
+				e := len(in.ImageMask) / in.Batch
+				p.ImageMask = in.ImageMask[b0*e : (b0+nb)*e]
+			}
+		}
+		if in.PixelMask != nil && in.ImageEmbeds == nil {
 			p.PixelMask = in.PixelMask[b0*per : (b0+nb)*per]
 		}
 		parts = append(parts, &p)

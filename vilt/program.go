@@ -14,6 +14,8 @@ type shapeKey struct {
 	hidden, attn     bool
 	modIdx           int
 	profile          bool
+	textEmbeds       bool // inputs_embeds replaces the word lookup
+	imageEmbeds      bool // image_embeds replaces the visual embedding (then L is its length - 1)
 }
 
 // layerEps is ViLT's LayerNorm eps in the backbone and the MLM head; the VQA/NLVR2
@@ -43,9 +45,24 @@ func (r *replica) buildProgram(key shapeKey) (*graph.Executable, error) {
 	modality, clsRows, posGrid := c(w.modality), c(w.clsRows), c(w.posGrid)
 
 	text := p.Temp("text", F32, B, T, H)
-	p.Op("text_embedding", func(rec *gpu.Recorder, get graph.Getter) error {
-		return k.TextEmbedding(rec, get(text), get(word), get(seg), get(tpos), get(ids), get(tt))
-	}, word, seg, tpos, ids, tt, text)
+	if key.textEmbeds {
+		// transformers: (inputs_embeds + token_type_embeddings) + position_embeddings
+		emb := p.Input("inputs_embeds", F32, B, T, H)
+		segRows := p.Temp("segment_rows", F32, B, T, H)
+		p.Op("text_embedding", func(rec *gpu.Recorder, get graph.Getter) error {
+			if err := k.Embedding(rec, get(segRows), get(seg), get(tt)); err != nil {
+				return err
+			}
+			if err := k.Add(rec, get(text), get(emb), get(segRows)); err != nil {
+				return err
+			}
+			return k.Add(rec, get(text), get(text), get(tpos).View(0, T, H))
+		}, emb, seg, tt, segRows, text, tpos)
+	} else {
+		p.Op("text_embedding", func(rec *gpu.Recorder, get graph.Getter) error {
+			return k.TextEmbedding(rec, get(text), get(word), get(seg), get(tpos), get(ids), get(tt))
+		}, word, seg, tpos, ids, tt, text)
+	}
 	p.Op("layernorm", func(rec *gpu.Recorder, get graph.Getter) error {
 		return k.LayerNorm(rec, get(text), get(text), get(lnw), get(lnb), eps)
 	}, text, lnw, lnb)
@@ -62,43 +79,56 @@ func (r *replica) buildProgram(key shapeKey) (*graph.Executable, error) {
 			pfx = fmt.Sprintf("img%d.", img)
 			modIdx = img + 1
 		}
-		pix := p.Input(pfx+"pixel_values", F32, B, C, key.H, key.W)
-		sizes := p.Input(pfx+"sizes", I32, B, 2)
 		idxImg := p.Input(pfx+"idx_img", I32, B*S)
 		idxCLS := p.Input(pfx+"idx_cls", I32, B*S)
 		maskAdd := p.Input(pfx+"mask_add", F32, B, S)
-
-		cols := p.Temp("im2col", F32, B*np, C*P*P)
-		p.Op("im2col", func(rec *gpu.Recorder, get graph.Getter) error {
-			return k.Im2col(rec, get(cols), get(pix), P)
-		}, pix, cols)
-		patches := p.Temp("patches", F32, B*np, H)
-		p.Op("linear_patch", func(rec *gpu.Recorder, get graph.Getter) error {
-			return k.Linear(rec, get(patches), get(cols), w.patch, 0, nil)
-		}, cols, patches)
-		pos := p.Temp("pos", F32, B, hp, wp, H)
-		p.Op("interp_pos", func(rec *gpu.Recorder, get graph.Getter) error {
-			return k.InterpPosEmbed(rec, get(pos), get(posGrid), get(sizes))
-		}, posGrid, sizes, pos)
-		p.Op("add_pos", func(rec *gpu.Recorder, get graph.Getter) error {
-			return k.Add(rec, get(patches), get(patches), get(pos).View(0, B*np, H))
-		}, patches, pos)
+		var patches, cls *graph.Value
 		mi := modIdx
-		p.Op("add_modality", func(rec *gpu.Recorder, get graph.Getter) error {
-			return k.Add(rec, get(patches), get(patches), get(modality).View(mi*H, H))
-		}, patches, modality)
-
+		if key.imageEmbeds {
+			// image_embeds [B, 1+L, H] (image CLS first) replace the visual embedding; the
+			// modality row is still added, as transformers does.
+			patches = p.Input(pfx+"image_embeds", F32, B, 1+key.L, H)
+			p.Op("add_modality", func(rec *gpu.Recorder, get graph.Getter) error {
+				return k.Add(rec, get(patches), get(patches), get(modality).View(mi*H, H))
+			}, patches, modality)
+			cls = patches
+		} else {
+			pix := p.Input(pfx+"pixel_values", F32, B, C, key.H, key.W)
+			sizes := p.Input(pfx+"sizes", I32, B, 2)
+			cols := p.Temp("im2col", F32, B*np, C*P*P)
+			p.Op("im2col", func(rec *gpu.Recorder, get graph.Getter) error {
+				return k.Im2col(rec, get(cols), get(pix), P)
+			}, pix, cols)
+			patches = p.Temp("patches", F32, B*np, H)
+			pt := patches
+			p.Op("linear_patch", func(rec *gpu.Recorder, get graph.Getter) error {
+				return k.Linear(rec, get(pt), get(cols), w.patch, 0, nil)
+			}, cols, patches)
+			pos := p.Temp("pos", F32, B, hp, wp, H)
+			p.Op("interp_pos", func(rec *gpu.Recorder, get graph.Getter) error {
+				return k.InterpPosEmbed(rec, get(pos), get(posGrid), get(sizes))
+			}, posGrid, sizes, pos)
+			p.Op("add_pos", func(rec *gpu.Recorder, get graph.Getter) error {
+				return k.Add(rec, get(pt), get(pt), get(pos).View(0, B*np, H))
+			}, patches, pos)
+			p.Op("add_modality", func(rec *gpu.Recorder, get graph.Getter) error {
+				return k.Add(rec, get(pt), get(pt), get(modality).View(mi*H, H))
+			}, patches, modality)
+			cls = clsRows
+		}
+		src := patches
+		clsSrc := cls
 		x0 := r.seqValue(p, key.hidden, pfx+"hidden_states.0", B, S, H)
 		p.Op("gather_sequence", func(rec *gpu.Recorder, get graph.Getter) error {
 			xs := get(x0).View(0, B*S, H)
 			if err := k.GatherRows(rec, xs, 0, get(text).View(0, B*T, H), get(idxText)); err != nil {
 				return err
 			}
-			if err := k.GatherRows(rec, xs, 0, get(clsRows), get(idxCLS)); err != nil {
+			if err := k.GatherRows(rec, xs, 0, flatRows(get(clsSrc), H), get(idxCLS)); err != nil {
 				return err
 			}
-			return k.GatherRows(rec, xs, 0, get(patches), get(idxImg))
-		}, x0, text, clsRows, patches, idxText, idxCLS, idxImg)
+			return k.GatherRows(rec, xs, 0, flatRows(get(src), H), get(idxImg))
+		}, x0, text, clsSrc, src, idxText, idxCLS, idxImg)
 		x := x0 // the running hidden state; closures below copy it (x changes per layer)
 
 		for li, L := range w.layers {
@@ -174,6 +204,9 @@ func (r *replica) buildProgram(key shapeKey) (*graph.Executable, error) {
 	}
 	return p.Compile(graph.CompileOptions{Profile: key.profile})
 }
+
+// flatRows views a tensor as rows of width h.
+func flatRows(t graph.Tensor, h int) graph.Tensor { return t.View(0, t.Len()/h, h) }
 
 // seqValue is a [B,S,H] hidden state: an output when hidden states are requested.
 func (r *replica) seqValue(p *graph.Program, out bool, name string, B, S, H int) *graph.Value {
