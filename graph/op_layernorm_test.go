@@ -33,6 +33,7 @@ func TestLayerNorm(t *testing.T) {
 		{3, 3072, 1e-12, 7, 0, 1, false},
 		{201, 32, 1e-12, 0, -30, 2, true},
 		{2, 3072, 1e-12, 0, 1000, 0.5, false},
+		{2, 65536, 1e-5, 0, 0, 1, false}, // the widest row allowed (lavapipe's loop limit)
 	}
 	worst := map[bool]float64{}
 	for _, c := range cases {
@@ -104,6 +105,8 @@ func TestLayerNormErrors(t *testing.T) {
 		"nil rec":     k.LayerNorm(nil, y.Tensor, x, w4, w4, 1e-12),
 		"out of buf":  k.LayerNorm(rec, y.Tensor, x.View(4, 3, 4), w4, w4, 1e-12),
 		"sm dst size": k.Softmax(rec, y.View(0, 2, 4), x),
+		"ln too wide": k.LayerNorm(rec, Tensor{Buf: x.Buf, Shape: []int{1, 65540}}, Tensor{Buf: x.Buf, Shape: []int{1, 65540}},
+			Tensor{Buf: x.Buf, Shape: []int{65540}}, Tensor{Buf: x.Buf, Shape: []int{65540}}, 1e-12),
 		"sm too wide": k.Softmax(rec, Tensor{Buf: x.Buf, Shape: []int{1, 65537}}, Tensor{Buf: x.Buf, Shape: []int{1, 65537}}),
 	} {
 		if err == nil {

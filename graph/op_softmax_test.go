@@ -34,6 +34,7 @@ func TestSoftmax(t *testing.T) {
 		{2, 3072, 0, 1, false, false},
 		{3, 30522, 0, 3, false, false},
 		{2, 65536, 1, 2, false, false}, // the widest row allowed (lavapipe's loop limit)
+		{2, 65536, 0, 2, false, false}, // the same through the texel kernel
 	}
 	worst := map[bool]float64{}
 	for _, c := range cases {

@@ -76,7 +76,7 @@ func FuzzTokenizer(f *testing.F) {
 	})
 }
 
-// fuzzSeeds are small images in every format DecodeImage reads (WebP: no encoder).
+// fuzzSeeds are small images in every format DecodeImage reads.
 func fuzzSeeds(f *testing.F) [][]byte {
 	m := image.NewNRGBA(image.Rect(0, 0, 5, 4))
 	for i := range m.Pix {
@@ -103,8 +103,10 @@ func fuzzSeeds(f *testing.F) [][]byte {
 	enc(func(w io.Writer) error { return gif.Encode(w, pal, nil) })
 	enc(func(w io.Writer) error { return bmp.Encode(w, m) })
 	enc(func(w io.Writer) error { return tiff.Encode(w, m, nil) })
-	if b, err := os.ReadFile(sharedDir + "/golden/images/tiny_3x2.png"); err == nil {
-		out = append(out, b)
+	for _, name := range []string{sharedDir + "/golden/images/tiny_3x2.png", "testdata/blue-purple-pink.lossy.webp", "testdata/video-001.lossy.webp"} {
+		if b, err := os.ReadFile(name); err == nil {
+			out = append(out, b)
+		}
 	}
 	return out
 }
@@ -115,7 +117,6 @@ func FuzzDecodeImage(f *testing.F) {
 	for _, s := range fuzzSeeds(f) {
 		f.Add(s)
 	}
-	f.Add([]byte("RIFF\x00\x00\x00\x00WEBPVP8 "))
 	p, err := NewImageProcessor(ImageOptions{DoResize: true, ShortestEdge: 32, SizeDivisor: 32, Resample: ResampleBicubic,
 		DoRescale: true, RescaleFactor: 1.0 / 255, DoNormalize: true, ImageMean: []float64{0.5}, ImageStd: []float64{0.5}, DoPad: true})
 	if err != nil {

@@ -273,13 +273,20 @@ func toRGB(m image.Image, format Format, clip16 bool) *RGBImage {
 			}
 		}
 	case *image.YCbCr:
-		if format == FormatJPEG {
+		switch format {
+		case FormatJPEG:
 			jpegYCbCrToRGB(out, s)
-		} else {
+		case FormatWebP:
+			webpYCbCrToRGB(out, s)
+		default:
 			ycbcrToRGB(out, s)
 		}
 	case *image.NYCbCrA:
-		ycbcrToRGB(out, &s.YCbCr)
+		if format == FormatWebP {
+			webpYCbCrToRGB(out, &s.YCbCr)
+		} else {
+			ycbcrToRGB(out, &s.YCbCr)
+		}
 	case *image.CMYK:
 		for y := 0; y < h; y++ {
 			row := s.Pix[y*s.Stride:]

@@ -15,6 +15,7 @@
 // 36-38 GFLOPS per 2 CPU-seconds at the ViLT shapes).
 #extension GL_EXT_control_flow_attributes : require
 #include "math.glsl"
+#include "gelu.glsl"
 
 layout(local_size_x = 8) in;
 layout(constant_id = 0) const uint TM = 8;   // rows per workgroup
@@ -76,7 +77,7 @@ void main() {
 			uint m = m0 + i;
 			if (m >= p.M) continue;
 			float v = acc[i][j] + b;
-			if ((EPI & EPI_GELU) != 0u) v = gelu_erf(v);
+			if ((EPI & EPI_GELU) != 0u) v = gelu_acc(v);
 			if ((EPI & EPI_TANH) != 0u) v = tanh_f(v);
 			if ((EPI & EPI_RESIDUAL) != 0u) v += res[m * p.rs + n];
 			y[m * p.ys + n] = v;

@@ -10,6 +10,7 @@
 // Shared memory: (BM + BN)·BK·4 bytes = 8 KiB with the defaults.
 #extension GL_EXT_control_flow_attributes : require
 #include "math.glsl"
+#include "gelu.glsl"
 
 layout(constant_id = 0) const uint BM = 64;
 layout(constant_id = 1) const uint BN = 64;
@@ -114,7 +115,7 @@ void main() {
 			if (n >= p.N) continue;
 			float v = acc[i][j] * p.alpha;
 			if ((EPI & EPI_BIAS) != 0u) v += bias[n];
-			if ((EPI & EPI_GELU) != 0u) v = gelu_erf(v);
+			if ((EPI & EPI_GELU) != 0u) v = gelu_acc(v);
 			if ((EPI & EPI_TANH) != 0u) v = tanh_f(v);
 			if ((EPI & EPI_RESIDUAL) != 0u) v += res[batch * p.br + m * p.ldr + n];
 			y[batch * p.by + m * p.ldy + n] = v;

@@ -149,6 +149,12 @@ func (p *Pipeline) prepareAll(images []*processor.RGBImage) ([]*processor.PixelI
 // BatchInputs pads examples into one batch: text to the longest (pad token, attention 0),
 // images to the largest (zeros, pixel_mask 0), exactly as ViltProcessor pads a batch.
 func (p *Pipeline) BatchInputs(ex []Example) (*Inputs, error) {
+	return p.batchInputs(ex, 0)
+}
+
+// batchInputs pads text to the longest example, rounded up to a multiple of textMultiple
+// (when > 0, capped at max_position_embeddings): fewer distinct shapes to compile.
+func (p *Pipeline) batchInputs(ex []Example, textMultiple int) (*Inputs, error) {
 	if len(ex) == 0 {
 		return nil, errors.New("vilt: no examples")
 	}
@@ -159,6 +165,9 @@ func (p *Pipeline) BatchInputs(ex []Example) (*Inputs, error) {
 			return nil, fmt.Errorf("vilt: example %d has %d image(s), example 0 has %d", i, len(e.Images), n)
 		}
 		T = max(T, len(e.Encoding.IDs))
+	}
+	if textMultiple > 1 && T <= p.Model.Config.MaxPositionEmbeddings {
+		T = min((T+textMultiple-1)/textMultiple*textMultiple, p.Model.Config.MaxPositionEmbeddings)
 	}
 	tok := p.Processor.Tokenizer
 	padID, _ := tok.Vocab().ID(tok.Options().PadToken)
@@ -197,7 +206,14 @@ func (p *Pipeline) BatchInputs(ex []Example) (*Inputs, error) {
 // example's own text length; last_hidden_state and hidden_states keep the batch's padded
 // sequence layout (text padding, then image CLS and the image tokens).
 func (p *Pipeline) RunExamples(ctx context.Context, ex []Example) ([]*Outputs, error) {
-	in, err := p.BatchInputs(ex)
+	return p.RunExamplesPadded(ctx, ex, 0)
+}
+
+// RunExamplesPadded is RunExamples with the text padded to a multiple of textMultiple
+// tokens (masked, so outputs change only by float rounding): a server keeps fewer
+// compiled shapes that way.
+func (p *Pipeline) RunExamplesPadded(ctx context.Context, ex []Example, textMultiple int) ([]*Outputs, error) {
+	in, err := p.batchInputs(ex, textMultiple)
 	if err != nil {
 		return nil, err
 	}

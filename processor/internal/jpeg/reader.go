@@ -751,17 +751,22 @@ func (d *decoder) isRGB() bool {
 }
 
 func (d *decoder) convertToRGB() (image.Image, error) {
-	cScale := d.comp[0].h / d.comp[1].h
+	// Changed from image/jpeg: subsampled components are upsampled with
+	// libjpeg's triangle filter instead of being replicated.
 	bounds := d.img3.Bounds()
+	w, h := bounds.Dx(), bounds.Dy()
+	hs, vs := d.comp[0].h/d.comp[1].h, d.comp[0].v/d.comp[1].v
+	cw, ch := (w+hs-1)/hs, (h+vs-1)/vs
+	g := UpsampleFancy(d.img3.Cb, d.img3.CStride, cw, ch, hs, vs, w, h)
+	b := UpsampleFancy(d.img3.Cr, d.img3.CStride, cw, ch, hs, vs, w, h)
 	img := image.NewRGBA(bounds)
-	for y := bounds.Min.Y; y < bounds.Max.Y; y++ {
-		po := img.PixOffset(bounds.Min.X, y)
-		yo := d.img3.YOffset(bounds.Min.X, y)
-		co := d.img3.COffset(bounds.Min.X, y)
-		for i, iMax := 0, bounds.Max.X-bounds.Min.X; i < iMax; i++ {
+	for y := 0; y < h; y++ {
+		po := img.PixOffset(bounds.Min.X, bounds.Min.Y+y)
+		yo := d.img3.YOffset(bounds.Min.X, bounds.Min.Y+y)
+		for i := 0; i < w; i++ {
 			img.Pix[po+4*i+0] = d.img3.Y[yo+i]
-			img.Pix[po+4*i+1] = d.img3.Cb[co+i/cScale]
-			img.Pix[po+4*i+2] = d.img3.Cr[co+i/cScale]
+			img.Pix[po+4*i+1] = g[y*w+i]
+			img.Pix[po+4*i+2] = b[y*w+i]
 			img.Pix[po+4*i+3] = 255
 		}
 	}
