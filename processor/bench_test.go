@@ -109,8 +109,8 @@ func BenchmarkProcessorCats(b *testing.B) {
 	reportMs(b)
 }
 
-// BenchmarkDecodeJPEG: the 333×500 4:2:0 golden JPEG through internal/jpeg
-// (libjpeg-exact IDCT, upsampling and colour).
+// BenchmarkDecodeJPEG: the 333×500 4:2:0 golden JPEG through image/jpeg
+// (Go's decoder; see TestJPEGDecodeDifference).
 func BenchmarkDecodeJPEG(b *testing.B) {
 	data, err := os.ReadFile(sharedPath(b, "golden/images/rgb_333x500.jpg"))
 	if err != nil {

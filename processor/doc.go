@@ -4,11 +4,13 @@
 // rescale, normalise, pad with a pixel mask).
 //
 // The goal is bit-for-bit parity with transformers and Pillow (see
-// shared/golden/README.md), so several functions copy Python, Pillow or
-// libjpeg-turbo quirks on purpose; their comments say which. Verified against
-// the goldens: every tokenizer case (ids, masks, decode), every resized image
-// (byte-exact), pixel values and masks (bit-identical), and the JPEG decode
-// itself (byte-identical to libjpeg-turbo, see internal/jpeg).
+// shared/golden/README.md), so several functions reproduce Python or Pillow
+// behaviour on purpose; their comments say which. Verified against the goldens:
+// every tokenizer case (ids, masks, decode), every resized image (byte-exact),
+// pixel values and masks (bit-identical). JPEG and lossy WebP are decoded by
+// Go's decoders, which differ from libjpeg-turbo/libwebp by a few levels per
+// byte (TestJPEGDecodeDifference measures it); given the same RGB array the
+// rest is exact.
 //
 // Typical use:
 //

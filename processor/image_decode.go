@@ -7,10 +7,10 @@ import (
 	"image"
 	"image/color"
 	"image/gif"
+	"image/jpeg"
 	"image/png"
 	"io"
 
-	"github.com/vilt-vk/vilt-vk/processor/internal/jpeg"
 	"golang.org/x/image/bmp"
 	"golang.org/x/image/tiff"
 	"golang.org/x/image/webp"
@@ -107,8 +107,10 @@ var codecs = map[Format]codec{
 // converts it to RGB as PIL's Image.convert("RGB") does: alpha dropped without
 // compositing, gray replicated, palettes looked up, 16-bit gray clipped to
 // 0..255 (Pillow opens it as mode I), other 16-bit samples reduced to their
-// high byte. JPEGs decode as libjpeg-turbo decodes them for Pillow (islow
-// IDCT, fancy chroma upsampling, its YCbCr tables). The size is checked
+// high byte. JPEG and lossy WebP go through Go's decoders, whose inverse DCT,
+// chroma upsampling and YCbCr rounding differ from libjpeg-turbo/libwebp (what
+// Pillow uses) by a few levels per byte; the rest of the pipeline is exact given
+// the same RGB array (see jpeg_diff_test.go). The size is checked
 // against the limits before decoding.
 func DecodeImage(r io.Reader, opts DecodeOptions) (*RGBImage, error) {
 	maxBytes := opts.MaxBytes
@@ -211,8 +213,7 @@ func gifCanvas(m image.Image, cfg image.Config) *RGBImage {
 func FromImage(m image.Image) *RGBImage { return toRGB(m, "", false) }
 
 // toRGB converts a decoded image. clip16 forces clipping of 16-bit samples
-// (a 16-bit gray PNG with tRNS decodes to NRGBA64 in Go). A JPEG's chroma is
-// upsampled and converted the way libjpeg-turbo does it.
+// (a 16-bit gray PNG with tRNS decodes to NRGBA64 in Go).
 func toRGB(m image.Image, format Format, clip16 bool) *RGBImage {
 	b := m.Bounds()
 	w, h := b.Dx(), b.Dy()
@@ -273,20 +274,9 @@ func toRGB(m image.Image, format Format, clip16 bool) *RGBImage {
 			}
 		}
 	case *image.YCbCr:
-		switch format {
-		case FormatJPEG:
-			jpegYCbCrToRGB(out, s)
-		case FormatWebP:
-			webpYCbCrToRGB(out, s)
-		default:
-			ycbcrToRGB(out, s)
-		}
+		ycbcrToRGB(out, s)
 	case *image.NYCbCrA:
-		if format == FormatWebP {
-			webpYCbCrToRGB(out, &s.YCbCr)
-		} else {
-			ycbcrToRGB(out, &s.YCbCr)
-		}
+		ycbcrToRGB(out, &s.YCbCr)
 	case *image.CMYK:
 		for y := 0; y < h; y++ {
 			row := s.Pix[y*s.Stride:]

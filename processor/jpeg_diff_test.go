@@ -23,9 +23,9 @@ func jpegStats(a, b []uint8) (maxd, ndiff int, hist [8]int) {
 	return
 }
 
-// TestJPEGDecodeDifference documents how Go's image/jpeg differs from the
-// libjpeg-turbo decode the goldens used (decoded_u8), step by step, and checks
-// that DecodeImage (internal/jpeg) removes the difference entirely.
+// TestJPEGDecodeDifference documents how Go's image/jpeg (what DecodeImage uses) differs
+// from the libjpeg-turbo decode the goldens used (decoded_u8), and checks that everything
+// after decoding is exact when fed decoded_u8 (the processor's own golden test feeds it too).
 func TestJPEGDecodeDifference(t *testing.T) {
 	src := goldenSource(t, "images/rgb_333x500.jpg")
 	g := readST(t, goldenSource(t, "images/rgb_333x500.safetensors"))
@@ -38,29 +38,27 @@ func TestJPEGDecodeDifference(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ycc := m.(*image.YCbCr)
-	t.Logf("subsampling %v", ycc.SubsampleRatio)
-	plain := NewRGBImage(want.Width, want.Height)
-	ycbcrToRGB(plain, ycc)
-	maxd, n, hist := jpegStats(plain.Pix, want.Pix)
-	t.Logf("Go image/jpeg + image/color (nearest chroma): %d of %d bytes differ, max %d, |diff| histogram 0..7+ %v", n, len(plain.Pix), maxd, hist)
-
-	fancy := NewRGBImage(want.Width, want.Height)
-	jpegYCbCrToRGB(fancy, ycc) // libjpeg's chroma upsampling and colour tables on Go's IDCT output
-	maxd, n, hist = jpegStats(fancy.Pix, want.Pix)
-	t.Logf("Go image/jpeg IDCT + libjpeg upsampling/colour: %d of %d bytes differ, max %d, |diff| histogram 0..7+ %v", n, len(fancy.Pix), maxd, hist)
-
+	if ycc, ok := m.(*image.YCbCr); ok {
+		t.Logf("subsampling %v", ycc.SubsampleRatio)
+	}
+	got := decodeFile(t, src)
+	if got.Width != want.Width || got.Height != want.Height {
+		t.Fatalf("decoded %dx%d, golden %dx%d", got.Width, got.Height, want.Width, want.Height)
+	}
+	maxd, n, hist := jpegStats(got.Pix, want.Pix)
+	t.Logf("Go image/jpeg vs libjpeg-turbo (decoded_u8): %d of %d bytes differ, max %d, |diff| histogram 0..7+ %v", n, len(got.Pix), maxd, hist)
+	// Go leaves chroma at half resolution (nearest upsampling) and uses another IDCT and
+	// colour rounding; a few levels per byte is expected, a gross error is not.
+	if maxd > 48 {
+		t.Errorf("decode differs by up to %d levels: not a rounding difference", maxd)
+	}
 	p, _ := NewImageProcessor(DefaultImageOptions())
-	res, err := p.Resize(plain)
+	res, err := p.Resize(want) // decoded_u8 in: the rest must be exact
 	if err != nil {
 		t.Fatal(err)
 	}
-	maxd, n, _ = jpegStats(res.Pix, g["resized_u8"].Data)
-	t.Logf("resize of plain image/jpeg decode vs resized_u8: %d of %d bytes differ, max %d", n, len(res.Pix), maxd)
-
-	got := decodeFile(t, src) // internal/jpeg: libjpeg's islow IDCT as well
-	if !bytes.Equal(got.Pix, want.Pix) {
-		maxd, n, _ = jpegStats(got.Pix, want.Pix)
-		t.Errorf("DecodeImage differs from libjpeg-turbo's decode: %d bytes, max %d", n, maxd)
+	if !bytes.Equal(res.Pix, g["resized_u8"].Data) {
+		maxd, n, _ = jpegStats(res.Pix, g["resized_u8"].Data)
+		t.Errorf("resize of decoded_u8 differs from resized_u8: %d bytes, max %d", n, maxd)
 	}
 }

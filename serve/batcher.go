@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/vilt-vk/vilt-vk/vilt"
@@ -21,20 +20,31 @@ var (
 	ErrClosed = errors.New("server shutting down")
 )
 
+// TextMultiple is the text padding of batched forwards: the batch's text length is rounded
+// up to a multiple of it (masked tokens), so few shapes need compiling.
+const TextMultiple = 8
+
 // Batcher groups examples from concurrent callers into forwards of up to MaxBatch examples,
 // waiting at most MaxWait after the oldest waiting example for others to arrive. Each
-// forward goes through the pipeline's model, which splits it across its devices. Batched
-// examples are padded to the batch's longest text and largest image (as ViltProcessor pads
-// a batch), so outputs equal the unbatched ones to float rounding (~1e-6), not bitwise.
+// forward goes through the pipeline's model, which splits it across its devices.
+//
+// Batched examples are padded to the batch's longest text (rounded up to TextMultiple
+// tokens) and largest image, as ViltProcessor pads a batch, so outputs equal the unbatched
+// ones to float rounding (~1e-6), not bitwise. Batches have 1, 2, 4, ... or MaxBatch
+// examples (the rest of the queue goes into the next forward at once), which bounds the
+// number of compiled forward shapes.
 type Batcher struct {
 	p        *vilt.Pipeline
 	maxBatch int
 	maxWait  time.Duration
-	queue    chan *item
-	reserved atomic.Int64 // examples queued, not yet taken by a worker
-	stop     chan struct{}
-	wg       sync.WaitGroup
-	closed   atomic.Bool
+	capacity int
+
+	mu     sync.Mutex
+	q      []*item // FIFO of waiting examples
+	closed bool
+	notify chan struct{} // cap 1: something changed in q
+	stop   chan struct{}
+	wg     sync.WaitGroup
 
 	// observe, when set, is told each forward's size and duration.
 	observe func(size int, d time.Duration, err error)
@@ -55,7 +65,8 @@ type result struct {
 // NewBatcher starts workers (at least 1) that run batches on p. queue bounds the examples
 // waiting.
 func NewBatcher(p *vilt.Pipeline, maxBatch int, maxWait time.Duration, queue, workers int) *Batcher {
-	b := &Batcher{p: p, maxBatch: max(1, maxBatch), maxWait: max(0, maxWait), queue: make(chan *item, max(1, queue)), stop: make(chan struct{})}
+	b := &Batcher{p: p, maxBatch: max(1, maxBatch), maxWait: max(0, maxWait), capacity: max(1, queue),
+		notify: make(chan struct{}, 1), stop: make(chan struct{})}
 	for range max(1, workers) {
 		b.wg.Add(1)
 		go b.worker()
@@ -64,31 +75,45 @@ func NewBatcher(p *vilt.Pipeline, maxBatch int, maxWait time.Duration, queue, wo
 }
 
 // Depth is the number of examples waiting for a worker.
-func (b *Batcher) Depth() int { return int(b.reserved.Load()) }
+func (b *Batcher) Depth() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.q)
+}
 
 // Capacity is the queue bound.
-func (b *Batcher) Capacity() int { return cap(b.queue) }
+func (b *Batcher) Capacity() int { return b.capacity }
+
+func (b *Batcher) wake() {
+	select {
+	case b.notify <- struct{}{}:
+	default:
+	}
+}
 
 // Run queues the examples and waits for their outputs; it is a vilt.RunFunc. When ctx ends
 // first, examples not yet started are dropped and Run returns ctx's error.
 func (b *Batcher) Run(ctx context.Context, ex []vilt.Example) ([]*vilt.Outputs, error) {
-	if b.closed.Load() {
-		return nil, ErrClosed
-	}
-	k := int64(len(ex))
-	if k > int64(cap(b.queue)) {
-		return nil, fmt.Errorf("%w (%d > %d)", ErrTooManyExamples, k, cap(b.queue))
-	}
-	if n := b.reserved.Add(k); n > int64(cap(b.queue)) {
-		b.reserved.Add(-k)
-		return nil, ErrQueueFull
+	if len(ex) > b.capacity {
+		return nil, fmt.Errorf("%w (%d > %d)", ErrTooManyExamples, len(ex), b.capacity)
 	}
 	items := make([]*item, len(ex))
 	now := time.Now()
 	for i := range ex {
 		items[i] = &item{ctx: ctx, ex: ex[i], enq: now, done: make(chan result, 1)}
-		b.queue <- items[i] // never blocks: the reservation guarantees room
 	}
+	b.mu.Lock()
+	switch {
+	case b.closed:
+		b.mu.Unlock()
+		return nil, ErrClosed
+	case len(b.q)+len(items) > b.capacity:
+		b.mu.Unlock()
+		return nil, ErrQueueFull
+	}
+	b.q = append(b.q, items...)
+	b.mu.Unlock()
+	b.wake()
 	outs := make([]*vilt.Outputs, len(ex))
 	for i, it := range items {
 		select {
@@ -98,6 +123,7 @@ func (b *Batcher) Run(ctx context.Context, ex []vilt.Example) ([]*vilt.Outputs, 
 			}
 			outs[i] = r.out
 		case <-ctx.Done():
+			b.wake() // let a worker drop the cancelled examples now
 			return nil, ctx.Err()
 		}
 	}
@@ -107,81 +133,94 @@ func (b *Batcher) Run(ctx context.Context, ex []vilt.Example) ([]*vilt.Outputs, 
 // Close stops the workers after the batch they run; examples still queued fail with
 // ErrClosed. Callers should stop sending first (http.Server.Shutdown).
 func (b *Batcher) Close() {
-	if b.closed.Swap(true) {
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
 		return
 	}
+	b.closed = true
+	b.mu.Unlock()
 	close(b.stop)
 	b.wg.Wait()
-	for {
-		select {
-		case it := <-b.queue:
-			b.reserved.Add(-1)
-			it.done <- result{err: ErrClosed}
-		default:
-			return
-		}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, it := range b.q {
+		it.done <- result{err: ErrClosed}
 	}
+	b.q = nil
 }
 
-// live accounts for an item taken off the queue and reports whether its caller still
-// wants it (a cancelled one is answered with its context's error).
-func (b *Batcher) live(it *item) bool {
-	b.reserved.Add(-1)
-	if err := it.ctx.Err(); err != nil {
-		it.done <- result{err: err}
-		return false
+// purge answers and removes the waiting examples whose callers went away. b.mu is held.
+func (b *Batcher) purge() {
+	live := b.q[:0]
+	for _, it := range b.q {
+		if err := it.ctx.Err(); err != nil {
+			it.done <- result{err: err}
+			continue
+		}
+		live = append(live, it)
 	}
-	return true
+	for i := len(live); i < len(b.q); i++ {
+		b.q[i] = nil
+	}
+	b.q = live
+}
+
+// batchSize is the largest allowed batch size ≤ n: a power of two, or maxBatch.
+func (b *Batcher) batchSize(n int) int {
+	if n >= b.maxBatch {
+		return b.maxBatch
+	}
+	k := 1
+	for k*2 <= n {
+		k *= 2
+	}
+	return k
 }
 
 func (b *Batcher) worker() {
 	defer b.wg.Done()
+	var timer *time.Timer
 	for {
-		var first *item
+		b.mu.Lock()
+		b.purge()
+		n := len(b.q)
+		var wait time.Duration
+		if n > 0 && n < b.maxBatch {
+			wait = time.Until(b.q[0].enq.Add(b.maxWait))
+		}
+		var batch []*item
+		if n > 0 && wait <= 0 {
+			k := b.batchSize(n)
+			batch = append(batch, b.q[:k]...)
+			b.q = append(b.q[:0:0], b.q[k:]...)
+			if len(b.q) > 0 {
+				b.wake() // another worker can take the rest
+			}
+		}
+		b.mu.Unlock()
+		if batch != nil {
+			b.runBatch(batch)
+			continue
+		}
+		var expire <-chan time.Time
+		if n > 0 {
+			if timer == nil {
+				timer = time.NewTimer(wait)
+			} else {
+				timer.Reset(wait)
+			}
+			expire = timer.C
+		}
 		select {
 		case <-b.stop:
 			return
-		case first = <-b.queue:
+		case <-b.notify:
+		case <-expire:
 		}
-		if !b.live(first) {
-			continue
+		if timer != nil {
+			timer.Stop()
 		}
-		batch := []*item{first}
-		wait := time.Until(first.enq.Add(b.maxWait))
-		var timer <-chan time.Time
-		var t *time.Timer
-		if wait > 0 {
-			t = time.NewTimer(wait)
-			timer = t.C
-		}
-	collect:
-		for len(batch) < b.maxBatch {
-			if timer == nil { // the oldest example has waited enough: take only what is there
-				select {
-				case it := <-b.queue:
-					if b.live(it) {
-						batch = append(batch, it)
-					}
-					continue
-				default:
-					break collect
-				}
-			}
-			select {
-			case it := <-b.queue:
-				if b.live(it) {
-					batch = append(batch, it)
-				}
-			case <-timer:
-				timer = nil
-			case <-b.stop:
-				break collect
-			}
-		}
-		if t != nil {
-			t.Stop()
-		}
-		b.runBatch(batch)
 	}
 }
 
@@ -191,14 +230,14 @@ func (b *Batcher) runBatch(batch []*item) {
 		ex[i] = it.ex
 	}
 	start := time.Now()
-	outs, err := b.p.RunExamples(context.Background(), ex)
+	outs, err := b.p.RunExamplesPadded(context.Background(), ex, TextMultiple)
 	if b.observe != nil {
 		b.observe(len(batch), time.Since(start), err)
 	}
 	if err != nil && len(batch) > 1 {
 		// One bad example must not fail the others: run them one by one.
 		for _, it := range batch {
-			o, err := b.p.RunExamples(it.ctx, []vilt.Example{it.ex})
+			o, err := b.p.RunExamplesPadded(it.ctx, []vilt.Example{it.ex}, TextMultiple)
 			if err != nil {
 				it.done <- result{err: err}
 			} else {

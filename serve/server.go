@@ -41,7 +41,10 @@ type Options struct {
 	MaxBatch int           // examples per forward [8]
 	MaxWait  time.Duration // how long the oldest queued example waits for others [5ms]; <0 means 0
 	Queue    int           // examples waiting at most; beyond it requests get 429 [256]
-	Workers  int           // batch workers; 2 lets one batch form while another runs [2]
+	// Workers run batches [1]. One worker forms the next batch from everything that queued
+	// while the device was busy (a forward already uses all the model's devices); more
+	// overlap host work but commit to smaller batches early.
+	Workers int
 
 	MaxBodyBytes int64         // request body [32 MiB]
 	MaxPixels    int64         // pixels per decoded image [40M]
@@ -67,7 +70,7 @@ func (o *Options) defaults() {
 		o.Queue = 256
 	}
 	if o.Workers <= 0 {
-		o.Workers = 2
+		o.Workers = 1
 	}
 	if o.MaxBodyBytes <= 0 {
 		o.MaxBodyBytes = 32 << 20
@@ -308,6 +311,9 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, route string, fn
 	t := &vilt.Tasks{P: p, Run: b.Run, Truncation: processor.TruncationError}
 	res, err := fn(ctx, t, req)
 	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) && r.Context().Err() == nil {
+			err = fmt.Errorf("request timed out after %v: %w", s.opts.Timeout, err)
+		}
 		return 0, err
 	}
 	w.Header().Set("Content-Type", "application/json")

@@ -427,3 +427,69 @@ func TestServerOtherTasks(t *testing.T) {
 		}
 	})
 }
+
+// TestBatcherCancel: when the caller goes away, its queued examples are dropped, not run.
+func TestBatcherCancel(t *testing.T) {
+	d := gputest.Device(t)
+	p := testPipeline(t, d, "tiny-vilt-p32-vqa")
+	b := NewBatcher(p, 1, 0, 100, 1)
+	defer b.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	var mu sync.Mutex
+	ran := 0
+	b.observe = func(size int, _ time.Duration, _ error) {
+		mu.Lock()
+		ran += size
+		mu.Unlock()
+		cancel()
+	}
+	raw, _ := base64.StdEncoding.DecodeString(b64(pngBytes(t, 64, 48, 1)))
+	img, err := processor.DecodeImageBytes(raw, processor.DecodeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tk := &vilt.Tasks{P: p, Run: b.Run}
+	qs := make([]string, 40)
+	for i := range qs {
+		qs[i] = fmt.Sprintf("question %d?", i)
+	}
+	_, err = tk.VQA(ctx, []*processor.RGBImage{img}, qs, 1)
+	if err != context.Canceled {
+		t.Fatalf("err %v, want context.Canceled", err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	mu.Lock()
+	defer mu.Unlock()
+	if ran > 3 {
+		t.Errorf("%d of 40 examples ran after the caller went away", ran)
+	}
+	if b.Depth() != 0 {
+		t.Errorf("queue depth %d after the cancelled examples", b.Depth())
+	}
+}
+
+func TestServerTimeout(t *testing.T) {
+	d := gputest.Device(t)
+	p := testPipeline(t, d, "tiny-vilt-p32-vqa")
+	s := New(p, Options{Timeout: time.Nanosecond})
+	ts := httptest.NewServer(s)
+	defer ts.Close()
+	defer s.Close()
+	code, body, _ := post(t, http.DefaultClient, ts.URL+"/v1/vqa", map[string]any{"image": b64(pngBytes(t, 64, 48, 1)), "question": "q"})
+	if code != http.StatusGatewayTimeout {
+		t.Errorf("%d %s, want 504", code, body)
+	}
+}
+
+func TestBatchSizes(t *testing.T) {
+	b := &Batcher{maxBatch: 8}
+	for n, want := range map[int]int{1: 1, 2: 2, 3: 2, 5: 4, 7: 4, 8: 8, 20: 8} {
+		if got := b.batchSize(n); got != want {
+			t.Errorf("batchSize(%d) = %d, want %d", n, got, want)
+		}
+	}
+	b.maxBatch = 6
+	if got := b.batchSize(7); got != 6 {
+		t.Errorf("max 6: batchSize(7) = %d", got)
+	}
+}

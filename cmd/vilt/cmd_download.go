@@ -33,6 +33,7 @@ func runDownload(args []string, stdout io.Writer) error {
 	}
 	cacheDir := fs.String("cache-dir", "", "hub cache `DIR` (default: from the environment, "+hub.CacheDir()+")")
 	quiet := fs.Bool("q", false, "no progress bar")
+	fs.BoolVar(quiet, "quiet", false, "no progress bar (same as -q)")
 	if err := fs.Parse(args); err != nil {
 		return usageErr(err)
 	}

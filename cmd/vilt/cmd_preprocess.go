@@ -60,7 +60,8 @@ func (f *procImageFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.shortestEdge, "shortest-edge", 0, "size.shortest_edge (longer edge capped at int(1333/800·N))")
 	fs.IntVar(&f.sizeDivisor, "size-divisor", 0, "size_divisor: output sides are floored to a multiple of it")
 	fs.StringVar(&f.resample, "resample", "", "resample filter: 0-5 or nearest, lanczos, bilinear, bicubic, box, hamming")
-	fs.BoolVar(&f.doResize, "do-resize", true, "do_resize")
+	// The do-* flags override preprocessor_config.json only when given.
+	fs.BoolVar(&f.doResize, "do-resize", true, "do_resize (only applied when given; else the model config)")
 	fs.BoolVar(&f.doRescale, "do-rescale", true, "do_rescale")
 	fs.BoolVar(&f.doNormalize, "do-normalize", true, "do_normalize")
 	fs.BoolVar(&f.doPad, "do-pad", true, "do_pad (pad to the batch's largest size and return pixel_mask)")

@@ -29,7 +29,7 @@ func runServe(args []string, stdout io.Writer) error {
 	maxBatch := fs.Int("max-batch", 8, "examples per forward (dynamic batching; 1 turns it off)")
 	maxWait := fs.Duration("max-wait", 5*time.Millisecond, "how long the oldest queued example waits for others")
 	queue := fs.Int("queue", 256, "examples waiting at most; beyond it requests get 429 with Retry-After")
-	workers := fs.Int("workers", 2, "batch workers (2: one batch forms while another runs)")
+	workers := fs.Int("workers", 1, "batch workers (1: the next batch takes everything queued while the devices were busy)")
 	timeout := fs.Duration("timeout", 60*time.Second, "per-request timeout")
 	maxBody := fs.Int64("max-body", 32<<20, "request body limit in `bytes`")
 	maxText := fs.Int("max-text-bytes", 2048, "bytes per text (texts over the model's 40 tokens are refused too)")

@@ -42,7 +42,7 @@ func (f *procTextFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.model, "model", "", "model `DIR` with vocab.txt (or tokenizer.json), tokenizer_config.json, preprocessor_config.json")
 	fs.Var(&f.texts, "text", "input `text` (repeat for a batch)")
 	fs.Var(&f.pairs, "text-pair", "second segment for each --text (token type 1; repeat once per --text)")
-	fs.StringVar(&f.padding, "padding", "default", "none, longest or max_length (default: none for one text, longest for a batch)")
+	fs.StringVar(&f.padding, "padding", "", "none, longest or max_length (unset: none for one text, longest for a batch)")
 	fs.IntVar(&f.maxLength, "max-length", 0, "maximum sequence length with special tokens (default: model_max_length, 40)")
 	fs.BoolVar(&f.strict, "strict-length", false, "fail on text longer than --max-length instead of truncating it")
 	fs.BoolVar(&f.noTrunc, "no-truncation", false, "let long text through as transformers does (the model cannot take it)")

@@ -103,12 +103,39 @@ func run(model, synthetic, procDir, imagePath string, edge, clients, requests, m
 	for i, q := range questions {
 		bodies[i], _ = json.Marshal(map[string]any{"image": b64, "question": q, "top_k": 5})
 	}
-	// Warm the compiled forwards for every batch size the runs can use.
-	warm := serve.New(p, serve.Options{MaxBatch: maxBatch, MaxWait: 50 * time.Millisecond})
-	if _, err := load(warm, bodies, max(maxBatch, clients), max(maxBatch, clients)); err != nil {
+	// Compile the forwards of every batch size the runs use (1, 2, 4, ..., max-batch) first.
+	tk := p.Tasks()
+	enc, err := tk.Encode(questions[0], "")
+	if err != nil {
 		return err
 	}
-	warm.Close()
+	dimg, err := processor.DecodeImageBytes(img, processor.DecodeOptions{})
+	if err != nil {
+		return err
+	}
+	pix, err := p.PrepareImage(dimg)
+	if err != nil {
+		return err
+	}
+	for k := 1; ; k = min(2*k, maxBatch) {
+		ex := make([]vilt.Example, k)
+		for i := range ex {
+			ex[i] = vilt.Example{Encoding: enc, Images: []*processor.PixelImage{pix}}
+		}
+		t1 := time.Now()
+		if _, err := p.RunExamplesPadded(ctx, ex, serve.TextMultiple); err != nil {
+			return err
+		}
+		t2 := time.Now()
+		if _, err := p.RunExamplesPadded(ctx, ex, serve.TextMultiple); err != nil {
+			return err
+		}
+		fmt.Printf("batch %2d: first forward %v (compiles), then %v (%.2f examples/s)\n", k, t2.Sub(t1).Round(time.Millisecond),
+			time.Since(t2).Round(time.Millisecond), float64(k)/time.Since(t2).Seconds())
+		if k == maxBatch {
+			break
+		}
+	}
 	for _, mode := range []struct {
 		name  string
 		batch int
