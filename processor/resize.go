@@ -7,9 +7,9 @@ import (
 	"sync"
 )
 
-// This file is Pillow 9.4's Resample.c for 8-bit RGB: a separable two-pass
-// convolution, horizontal first with a uint8 intermediate, with coefficients in
-// 22-bit fixed point. Every floating-point step keeps C's order and rounding
+// This file reproduces the resampling Pillow 9.4 applies to 8-bit RGB, as the golden
+// README describes it: a separable two-pass convolution, horizontal first with a uint8
+// intermediate, with coefficients in 22-bit fixed point. Every floating-point step keeps C's order and rounding
 // (explicit float64 conversions stop Go from fusing multiply-adds), so the
 // output is byte-identical to Image.resize.
 
