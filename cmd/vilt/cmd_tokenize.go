@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -39,7 +40,7 @@ type procTextFlags struct {
 }
 
 func (f *procTextFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.model, "model", "", "model `DIR` with vocab.txt (or tokenizer.json), tokenizer_config.json, preprocessor_config.json")
+	fs.StringVar(&f.model, "model", "", "model `DIR` (or hub id ORG/NAME[@REV] in the cache) with vocab.txt (or tokenizer.json), tokenizer_config.json, preprocessor_config.json")
 	fs.Var(&f.texts, "text", "input `text` (repeat for a batch)")
 	fs.Var(&f.pairs, "text-pair", "second segment for each --text (token type 1; repeat once per --text)")
 	fs.StringVar(&f.padding, "padding", "", "none, longest or max_length (unset: none for one text, longest for a batch)")
@@ -81,7 +82,12 @@ func (f *procTextFlags) check() error {
 		return usageErrorf("%d --text but %d --text-pair: give one pair per text", len(f.texts), len(f.pairs))
 	}
 	if st, err := os.Stat(f.model); err != nil || !st.IsDir() {
-		return usageErrorf("--model %q is not a folder (hub ids are not supported yet)", f.model)
+		// A hub id ORG/NAME[@REV]: the snapshot folder in the Hugging Face cache.
+		dir, err := locateModel(context.Background(), f.model, false)
+		if err != nil {
+			return err
+		}
+		f.model = dir
 	}
 	return nil
 }
