@@ -308,7 +308,9 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, route string, fn
 	if err != nil {
 		return 0, err
 	}
-	t := &vilt.Tasks{P: p, Run: b.Run, Truncation: processor.TruncationError}
+	// A large request (rank: images × texts) enters the queue in parts, so it never needs
+	// the whole queue and others get turns.
+	t := &vilt.Tasks{P: p, Run: b.Run, Truncation: processor.TruncationError, BatchSize: max(1, s.opts.Queue/4)}
 	res, err := fn(ctx, t, req)
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) && r.Context().Err() == nil {

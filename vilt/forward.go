@@ -20,19 +20,30 @@ func (r *replica) executable(key shapeKey) (*graph.Executable, error) {
 		}
 		return e, nil
 	}
-	e, err := r.buildProgram(key)
-	if err != nil {
-		return nil, err
-	}
-	if len(r.order) >= maxCachedShapes {
+	// Evict least recently used forwards: at most maxCachedShapes, and their activation
+	// memory within maxCachedBytes (a server sees many shapes; each keeps an arena).
+	for len(r.order) > 0 && (len(r.order) >= maxCachedShapes || r.cachedBytes() > maxCachedBytes) {
 		old := r.order[0]
 		r.order = r.order[1:]
 		r.cache[old].Close()
 		delete(r.cache, old)
 	}
+	e, err := r.buildProgram(key)
+	if err != nil {
+		return nil, err
+	}
 	r.cache[key] = e
 	r.order = append(r.order, key)
 	return e, nil
+}
+
+func (r *replica) cachedBytes() uint64 {
+	var n uint64
+	for _, e := range r.cache {
+		st := e.Stats()
+		n += st.ArenaBytes + st.InputBytes + st.OutputBytes
+	}
+	return n
 }
 
 // forward runs one (sub-)batch on this device. Ls are the image token counts per pass.

@@ -215,11 +215,12 @@ func planImages(cfg *Config, in *Inputs, img int, seed uint64, L0 int) (*imagePl
 		for range valid {
 			tmask = append(tmask, 1)
 		}
+		fill := pad
+		if len(fill) == 0 { // masked fillers: no token attends to them, any patch will do
+			fill = valid
+		}
 		for j := 0; len(toks) < L; j++ {
-			if len(pad) == 0 {
-				return nil, fmt.Errorf("inputs: example %d has %d valid patches and no padding to fill %d image tokens", b, len(valid), L)
-			}
-			toks = append(toks, pad[j%len(pad)])
+			toks = append(toks, fill[j%len(fill)])
 			tmask = append(tmask, 0)
 		}
 		pl.tokens = append(pl.tokens, toks)

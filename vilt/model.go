@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 
@@ -47,8 +48,11 @@ type replica struct {
 	order []shapeKey // LRU, oldest first
 }
 
-// maxCachedShapes bounds the compiled forwards kept per device.
-const maxCachedShapes = 8
+// maxCachedShapes and maxCachedBytes bound the compiled forwards kept per device.
+const (
+	maxCachedShapes = 32
+	maxCachedBytes  = 1 << 30
+)
 
 // New uploads a mapped checkpoint to each device. The devices stay owned by the caller.
 func New(ctx context.Context, cfg *Config, ckpt *weights.Model, devices []*gpu.Device) (*Model, error) {
@@ -181,6 +185,15 @@ func (m *Model) Forward(ctx context.Context, in *Inputs, opts ForwardOptions) (*
 			return nil, err
 		}
 		Ls = append(Ls, pl.L)
+	}
+	// NLVR2: image passes with different token counts run with the largest; the extra
+	// tokens are masked fillers. (transformers runs each pass with its own count; the
+	// pooled outputs, hence the logits, agree to float rounding.)
+	if len(Ls) > 1 {
+		mx := slices.Max(Ls)
+		for i := range Ls {
+			Ls[i] = mx
+		}
 	}
 	n := min(len(m.replicas), in.Batch)
 	if n == 1 {

@@ -21,7 +21,13 @@ const DefaultTaskBatch = 16
 type Example struct {
 	Encoding processor.Encoding
 	Images   []*processor.PixelImage
+	// Outputs names the output tensors to return for this example; nil means "logits" and
+	// "pooler_output" (a per-example last_hidden_state is large: ask for it by name).
+	Outputs []string
 }
+
+// DefaultExampleOutputs are the outputs an Example gets when it names none.
+var DefaultExampleOutputs = []string{"logits", "pooler_output"}
 
 // RunFunc runs examples through the model and returns each example's outputs (batch 1).
 // Pipeline.RunExamples is one; the server's dynamic batcher is another.
@@ -45,7 +51,8 @@ type Tasks struct {
 	P *Pipeline
 	// Run executes examples; nil runs them on P in batches of BatchSize.
 	Run RunFunc
-	// BatchSize bounds the examples per forward when Run is nil (default DefaultTaskBatch).
+	// BatchSize bounds the examples per forward when Run is nil (default DefaultTaskBatch),
+	// and the examples handed to Run at once when set.
 	BatchSize int
 	// Progress, when set, is told how many examples of the current call are done.
 	Progress func(done, total int)
@@ -202,9 +209,9 @@ func (p *Pipeline) batchInputs(ex []Example, textMultiple int) (*Inputs, error) 
 }
 
 // RunExamples runs examples in one forward (split across devices by Forward) and returns
-// each example's outputs with batch 1. MLM/token-classification logits are cut to the
-// example's own text length; last_hidden_state and hidden_states keep the batch's padded
-// sequence layout (text padding, then image CLS and the image tokens).
+// each example's outputs (those its Outputs names) with batch 1. MLM/token-classification
+// logits are cut to the example's own text length; last_hidden_state and hidden_states keep
+// the batch's padded sequence layout (text padding, then image CLS and the image tokens).
 func (p *Pipeline) RunExamples(ctx context.Context, ex []Example) ([]*Outputs, error) {
 	return p.RunExamplesPadded(ctx, ex, 0)
 }
@@ -229,7 +236,15 @@ func SplitOutputs(out *Outputs, B, T int, ex []Example, head weights.Head) []*Ou
 	res := make([]*Outputs, B)
 	for b := range res {
 		o := &Outputs{Tensors: map[string]*Tensor{}, SeqLen: out.SeqLen, ImageTokens: out.ImageTokens}
-		for name, t := range out.Tensors {
+		want := ex[b].Outputs
+		if want == nil {
+			want = DefaultExampleOutputs
+		}
+		for _, name := range want {
+			t, ok := out.Tensors[name]
+			if !ok {
+				continue
+			}
 			if len(t.Shape) == 0 || t.Shape[0] != B {
 				o.Tensors[name] = t
 				continue
@@ -245,6 +260,9 @@ func SplitOutputs(out *Outputs, B, T int, ex []Example, head weights.Head) []*Ou
 			o.Tensors[name] = &Tensor{Shape: shape, Data: append([]float32(nil), data...)}
 		}
 		for _, m := range out.ImageTokenMask {
+			if ex[b].Outputs == nil {
+				break // only the sequence outputs need the image-token mask
+			}
 			row := len(m) / B
 			o.ImageTokenMask = append(o.ImageTokenMask, append([]int64(nil), m[b*row:(b+1)*row]...))
 		}
@@ -255,15 +273,15 @@ func SplitOutputs(out *Outputs, B, T int, ex []Example, head weights.Head) []*Ou
 
 // run executes examples through t.Run or in chunks on the pipeline, reporting progress.
 func (t *Tasks) run(ctx context.Context, ex []Example) ([]*Outputs, error) {
-	if t.Run != nil && t.Progress == nil {
+	if t.Run != nil && t.Progress == nil && (t.BatchSize <= 0 || len(ex) <= t.BatchSize) {
 		return t.Run(ctx, ex)
 	}
 	bs := t.BatchSize
 	if bs <= 0 {
 		bs = DefaultTaskBatch
-	}
-	if t.Run != nil {
-		bs = max(bs, len(ex)/20+1) // a runner batches on its own; chunks only pace the progress
+		if t.Run != nil {
+			bs = max(bs, len(ex)/20+1) // a runner batches on its own; chunks only pace the progress
+		}
 	}
 	out := make([]*Outputs, 0, len(ex))
 	for i := 0; i < len(ex); i += bs {
@@ -421,6 +439,12 @@ func (t *Tasks) FillMask(ctx context.Context, image *processor.RGBImage, text st
 		}
 		if bestPos < 0 {
 			break // the masks were truncated away
+		}
+		if k != len(origin) { // re-reading the text changed the masks (truncation, a [MASK] prediction)
+			origin = origin[:0]
+			for i := 0; i < k; i++ {
+				origin = append(origin, i)
+			}
 		}
 		probs := softmax(lg.Data[bestPos*V : (bestPos+1)*V])
 		ids := make([]int64, 0, T-2)
@@ -623,7 +647,8 @@ func (t *Tasks) Embed(ctx context.Context, image *processor.RGBImage, text strin
 	if err != nil {
 		return nil, err
 	}
-	outs, err := t.run(ctx, []Example{{Encoding: enc, Images: []*processor.PixelImage{pix}}})
+	outs, err := t.run(ctx, []Example{{Encoding: enc, Images: []*processor.PixelImage{pix},
+		Outputs: []string{"pooler_output", "last_hidden_state"}}})
 	if err != nil {
 		return nil, err
 	}

@@ -44,6 +44,17 @@ func goldenImage(t *testing.T, name string) *processor.RGBImage {
 	return img
 }
 
+// goldenDecoded is the RGB array Pillow decoded from a golden image (decoded_u8), so JPEG
+// decoder differences stay out of the comparison.
+func goldenDecoded(t *testing.T, name string) *processor.RGBImage {
+	t.Helper()
+	x := readSafetensors(t, filepath.Join(goldenRoot, "images", name+".safetensors"))["decoded_u8"]
+	if x == nil || len(x.Shape) != 3 {
+		t.Fatalf("%s: no decoded_u8", name)
+	}
+	return &processor.RGBImage{Height: x.Shape[0], Width: x.Shape[1], Pix: append([]uint8(nil), x.Bytes()...)}
+}
+
 func goldenLogits(t *testing.T, model, cse string) []float32 {
 	t.Helper()
 	g := readSafetensors(t, filepath.Join(goldenRoot, "io", "outputs__"+model+"__"+cse+".safetensors"))
@@ -117,7 +128,7 @@ func TestTaskRankGolden(t *testing.T) {
 	d := gputest.Device(t)
 	p := taskPipeline(t, d, "tiny-vilt-p32-retrieval", 96)
 	cats := goldenImage(t, "cats.png")
-	other := goldenImage(t, "rgb_333x500.jpg")
+	other := goldenDecoded(t, "rgb_333x500")
 	texts := []string{"a bunch of cats laying on a couch.", "How many cats are there?", "a dog"}
 	var calls []int
 	tk := p.Tasks()
@@ -159,7 +170,7 @@ func TestTaskNLVR2Golden(t *testing.T) {
 	needGolden(t)
 	d := gputest.Device(t)
 	p := taskPipeline(t, d, "tiny-vilt-p32-nlvr2", 96)
-	res, err := p.NLVR2(context.Background(), goldenImage(t, "cats.png"), goldenImage(t, "rgb_333x500.jpg"),
+	res, err := p.NLVR2(context.Background(), goldenImage(t, "cats.png"), goldenDecoded(t, "rgb_333x500"),
 		"The left image contains twice the number of cats as the right image.")
 	must(t, err)
 	g := goldenLogits(t, "tiny-vilt-p32-nlvr2", "case3_nlvr2")[:2]
@@ -243,5 +254,24 @@ func TestTaskFillMask(t *testing.T) {
 	}
 	if _, err := p.FillMask(context.Background(), cats, "no mask here", 3); err == nil {
 		t.Error("a text without [MASK] should fail")
+	}
+}
+
+// TestTaskNLVR2UnequalSizes: two images with different patch counts (9 and 12 at shortest
+// edge 96), golden case 3 example 1.
+func TestTaskNLVR2UnequalSizes(t *testing.T) {
+	needGolden(t)
+	d := gputest.Device(t)
+	p := taskPipeline(t, d, "tiny-vilt-p32-nlvr2", 96)
+	res, err := p.NLVR2(context.Background(), goldenImage(t, "square_640x640.png"), goldenImage(t, "rgb_500x333.png"), "two cats")
+	if err != nil && strings.Contains(err.Error(), "NLVR2 needs equal sizes") {
+		t.Skip("the model runs NLVR2 only with equal image token counts:", err)
+	}
+	must(t, err)
+	g := goldenLogits(t, "tiny-vilt-p32-nlvr2", "case3_nlvr2")[2:4]
+	for i := range g {
+		if math.Abs(float64(res.Logits[i]-g[i])) > 2e-5 {
+			t.Errorf("logits %v, golden %v", res.Logits, g)
+		}
 	}
 }

@@ -84,6 +84,9 @@ flags:`)
 			return
 		}
 		closeModel = p.Close
+		if note := demoNote(p.Dir); note != "" {
+			slog.Warn(note)
+		}
 		s.SetPipeline(p)
 		slog.Info("model ready", "dir", p.Dir, "head", p.Model.Head, "devices", p.Model.LoadInfo().Devices,
 			"max_batch", *maxBatch, "max_wait", *maxWait, "queue", *queue)

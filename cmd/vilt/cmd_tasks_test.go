@@ -304,3 +304,23 @@ func TestServeCommand(t *testing.T) {
 		t.Fatal("serve did not stop on SIGTERM")
 	}
 }
+
+// TestVQAFromHub: a hub id missing from the cache is downloaded (fake hub), then found in
+// the cache offline.
+func TestVQAFromHub(t *testing.T) {
+	needTaskGolden(t)
+	srv := dlFakeHub(t, "tiny-vilt-p32-vqa")
+	env := []string{"HF_HUB_CACHE=" + t.TempDir(), "HF_ENDPOINT=" + srv.URL, "HF_HUB_OFFLINE=", "HF_TOKEN="}
+	args := []string{"vqa", "--model", "org/tiny-vilt-p32-vqa", "--image", taskCats, "--question", "How many cats are there?", "--json", "--quiet"}
+	out, errOut, code := runVilt(t, env, args...)
+	var online []vilt.Answer
+	if code != 0 || json.Unmarshal([]byte(out), &online) != nil || len(online) != 5 {
+		t.Fatalf("online: exit %d: %s\n%s", code, out, errOut)
+	}
+	srv.Close()
+	out, errOut, code = runVilt(t, append(env, "HF_HUB_OFFLINE=1"), args...)
+	var offline []vilt.Answer
+	if code != 0 || json.Unmarshal([]byte(out), &offline) != nil || offline[0] != online[0] {
+		t.Fatalf("offline from the cache: exit %d: %s\n%s", code, out, errOut)
+	}
+}
