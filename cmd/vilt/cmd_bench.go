@@ -79,7 +79,7 @@ func runBench(args []string, stdout io.Writer) error {
 		m, err = vilt.FromCheckpoint(ctx, cfg, weights.NewSynthetic(cfg.Spec()), devs)
 	} else {
 		var dir string
-		dir, err = locateModel(ctx, *model, false)
+		dir, err = locateModel(ctx, *model, true)
 		if err != nil {
 			return err
 		}

@@ -36,7 +36,7 @@ func runForward(args []string, stdout io.Writer) error {
 	attn := fs.Bool("attentions", false, "also write attentions.N")
 	device := fs.String("device", "", "device index, name substring, list or 'all' (default VILT_DEVICE or the best device)")
 	head := fs.String("head", "", "override config.json architectures (e.g. ViltModel)")
-	download := fs.Bool("download", false, "download a hub model missing from the cache")
+	download := fs.Bool("download", true, "download a hub model missing from the cache (as the task commands do; HF_HUB_OFFLINE=1 or --download=false: cache only)")
 	if err := fs.Parse(args); err != nil {
 		return usageErr(err)
 	}
