@@ -14,8 +14,9 @@ import (
 	"unsafe"
 )
 
-// pipelineCache is a VkPipelineCache persisted on disk, keyed by vendor, device, driver
-// version and pipelineCacheUUID so a driver update never sees another driver's blob.
+// pipelineCache is a VkPipelineCache persisted on disk, keyed by the device UUID, the driver
+// UUID and version and the pipelineCacheUUID, so a driver update never sees another driver's
+// blob.
 type pipelineCache struct {
 	d      *Device
 	handle C.VkPipelineCache
@@ -40,8 +41,8 @@ func openPipelineCache(d *Device) (*pipelineCache, error) {
 	pc := &pipelineCache{d: d}
 	dir := cacheDir(d.opts.PipelineCacheDir)
 	if dir != "off" {
-		pc.path = filepath.Join(dir, fmt.Sprintf("pipelines-%04x-%04x-%08x-%s.bin",
-			d.info.VendorID, d.info.DeviceID, d.info.driverVersion, d.info.PipelineCacheUUID))
+		pc.path = filepath.Join(dir, fmt.Sprintf("pipelines-%s-%s-%08x-%s.bin",
+			d.info.DeviceUUID, d.info.DriverUUID, d.info.driverVersion, d.info.PipelineCacheUUID))
 	}
 	var data []byte
 	if pc.path != "" {
