@@ -43,15 +43,26 @@ func BenchmarkGEMM(b *testing.B) {
 	k := benchKernels(b)
 	r := rand.New(rand.NewPCG(1, 1))
 	ctx := context.Background()
-	variants := []GemmVariant{k.GemmVariant()}
-	if other := 1 - k.GemmVariant(); true {
-		variants = append(variants, other)
+	type variant struct {
+		v  GemmVariant
+		sg bool
 	}
-	for _, v := range variants {
+	variants := []variant{{GemmTexel, true}, {GemmTexel, false}, {GemmTiled, false}}
+	for _, vt := range variants {
+		v := vt.v
+		k.SetTexelSubgroup(vt.sg)
+		if vt.sg != k.TexelSubgroup() {
+			continue
+		}
+		name := v.String()
+		if vt.sg {
+			name += "-sg"
+		}
 		for _, m := range benchGemmM {
 			for _, s := range benchGemmNK {
-				b.Run(fmt.Sprintf("%s/M%d/%s", v, m, s.name), func(b *testing.B) {
+				b.Run(fmt.Sprintf("%s/M%d/%s", name, m, s.name), func(b *testing.B) {
 					k.SetGemmVariant(v)
+					k.SetTexelSubgroup(vt.sg)
 					l, err := k.UploadLinear(ctx, randn(r, s.n*s.k, 0.05), randn(r, s.n, 0.1), s.n, s.k)
 					if err != nil {
 						b.Fatal(err)
@@ -94,7 +105,7 @@ func BenchmarkGEMM(b *testing.B) {
 			}
 		}
 	}
-	k.SetGemmVariant(variants[0])
+	k.SetGemmVariant(variants[0].v)
 }
 
 func BenchmarkAttention(b *testing.B) {

@@ -69,6 +69,7 @@ func (k *Kernels) SetGemmVariant(v GemmVariant) { k.gemm = v }
 // Tile shapes of the variants.
 const (
 	texelTM, texelTN = 8, 8 // rows × 8-column groups per workgroup (64 accumulators a lane; swept on lavapipe)
+	texelSGTN        = 12   // the subgroup form's column groups (swept: 8, 10, 12, 16; 12 best)
 
 	tiledThreads = 128                        // the small tile's workgroup: within every device's minimum
 	tiledShared  = (64 + 1 + 64 + 1) * 16 * 4 // its shared memory: 8.3 KiB
@@ -102,6 +103,32 @@ func chooseTile(info gpu.DeviceInfo) TileConfig {
 	}
 	return TileSmall
 }
+
+// subgroupTexelOK reports whether gemm_texel_sg can run: its 8-invocation workgroup must be
+// exactly one subgroup (a fixed subgroup size of 8, as lavapipe has on AVX2/AVX-512) with
+// shuffles in compute shaders. Elsewhere the plain texel kernel runs.
+func subgroupTexelOK(info gpu.DeviceInfo) bool {
+	f := info.Features
+	if !f.SubgroupInCompute || f.SubgroupSize != 8 {
+		return false
+	}
+	if f.MinSubgroupSize != 0 && (f.MinSubgroupSize != 8 || f.MaxSubgroupSize != 8) {
+		return false // a varying subgroup size could split the workgroup
+	}
+	for _, op := range f.SubgroupOperations {
+		if op == "shuffle" {
+			return true
+		}
+	}
+	return false
+}
+
+// SetTexelSubgroup turns the subgroup form of the texel GEMM on or off (tests, benchmarks);
+// it stays off where the device cannot run it.
+func (k *Kernels) SetTexelSubgroup(on bool) { k.texelSG = on && subgroupTexelOK(k.info) }
+
+// TexelSubgroup reports whether texel GEMMs use the subgroup form.
+func (k *Kernels) TexelSubgroup() bool { return k.texelSG }
 
 // SetTile forces the tiled variant's tile (tests, benchmarks).
 func (k *Kernels) SetTile(c TileConfig) { k.tile = c }
@@ -278,14 +305,18 @@ func (k *Kernels) Linear(rec *gpu.Recorder, y, x Tensor, l *Linear, epi Epilogue
 	}
 	switch l.Variant {
 	case GemmTexel:
-		kern, err := k.kernel("gemm_texel", []gpu.BindingKind{tex, tex, rd, rd, wr}, 7*4,
-			gpu.SpecUint(0, texelTM), gpu.SpecUint(1, texelTN), gpu.SpecUint(2, uint32(epi)))
+		name, tn := "gemm_texel", texelTN
+		if k.texelSG {
+			name, tn = "gemm_texel_sg", texelSGTN
+		}
+		kern, err := k.kernel(name, []gpu.BindingKind{tex, tex, rd, rd, wr}, 7*4,
+			gpu.SpecUint(0, texelTM), gpu.SpecUint(1, uint32(tn)), gpu.SpecUint(2, uint32(epi)))
 		if err != nil {
 			return err
 		}
 		groups := (l.N + 7) / 8
 		push := gpu.Push(uint32(m), uint32(l.N), uint32(l.K/4), uint32(l.K/4), uint32(l.N), uint32(l.N), uint32(groups))
-		grid := [3]uint32{uint32((groups + texelTN - 1) / texelTN), uint32((m + texelTM - 1) / texelTM), 1}
+		grid := [3]uint32{uint32((groups + tn - 1) / tn), uint32((m + texelTM - 1) / texelTM), 1}
 		return rec.Dispatch(kern, grid, push, x.Binding(), l.W.Binding(), bias, res, y.Binding())
 	default:
 		return k.tiled(rec, y, x, l.W, bias, res, tiledArgs{

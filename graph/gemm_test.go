@@ -34,19 +34,25 @@ func TestLinearMatchesReference(t *testing.T) {
 	type variant struct {
 		v    GemmVariant
 		tile TileConfig
+		sg   bool
 	}
-	variants := []variant{{GemmTexel, TileSmall}, {GemmTiled, TileSmall}, {GemmTiled, TileLarge}}
+	variants := []variant{{GemmTexel, TileSmall, false}, {GemmTexel, TileSmall, true}, {GemmTiled, TileSmall, false}, {GemmTiled, TileLarge, false}}
 	for vi, vt := range variants {
 		v := vt.v
 		k.SetGemmVariant(v)
 		k.SetTile(vt.tile)
+		k.SetTexelSubgroup(vt.sg)
+		if vt.sg && !k.TexelSubgroup() {
+			t.Logf("device cannot run the subgroup texel GEMM; skipped")
+			continue
+		}
 		for si, s := range shapes {
-			if vi == 2 && si%2 == 1 {
+			if vi == 3 && si%2 == 1 {
 				continue // the large tile on half the shapes keeps the test short
 			}
 			m, n, kd := s[0], s[1], s[2]
 			e := epis[si%len(epis)]
-			t.Run(fmt.Sprintf("%s%d/%dx%dx%d/%s", v, vt.tile.BM, m, n, kd, e.name), func(t *testing.T) {
+			t.Run(fmt.Sprintf("%s%d_sg%v/%dx%dx%d/%s", v, vt.tile.BM, vt.sg, m, n, kd, e.name), func(t *testing.T) {
 				x := randn(r, m*kd, 1)
 				w := randn(r, n*kd, 1/float64(kd))
 				var bias, res []float32

@@ -14,10 +14,11 @@ import (
 // and limits once, and creates pipelines lazily (the device deduplicates them). Safe for
 // concurrent use; the Recorder passed to each op is not.
 type Kernels struct {
-	dev  *gpu.Device
-	info gpu.DeviceInfo
-	gemm GemmVariant
-	tile TileConfig
+	dev     *gpu.Device
+	info    gpu.DeviceInfo
+	gemm    GemmVariant
+	tile    TileConfig
+	texelSG bool // texel GEMMs exchange X rows by subgroup shuffles (see subgroupTexelOK)
 
 	mu       sync.Mutex
 	dummyBuf *gpu.Buffer
@@ -32,6 +33,7 @@ func NewKernels(d *gpu.Device) (*Kernels, error) {
 	}
 	k.gemm = v
 	k.tile = chooseTile(k.info)
+	k.texelSG = subgroupTexelOK(k.info) && os.Getenv("VILT_GEMM_SUBGROUP") != "0"
 	return k, nil
 }
 
