@@ -60,11 +60,16 @@ func (k *Kernels) Attention(rec *gpu.Recorder, ctx, qkv, maskAdd Tensor, heads i
 		}
 		probsBind = probs.Binding()
 	}
-	wg := 64
+	wg, name := 64, "attention"
 	if k.info.Type == gpu.TypeCPU {
 		wg = 8 // one lavapipe subgroup: the workgroup's lanes share every K/V fetch
 	}
-	kern, err := k.kernel("attention", []gpu.BindingKind{tex, rd, wr, wr}, 16,
+	if k.texelSG {
+		// An 8-lane subgroup: each lane fetches one key of a block and the lanes exchange
+		// rows by shuffles (attention_sg; needs KB = workgroup = subgroup = 8).
+		wg, name = 8, "attention_sg"
+	}
+	kern, err := k.kernel(name, []gpu.BindingKind{tex, rd, wr, wr}, 16,
 		gpu.SpecUint(0, uint32(wg)), gpu.SpecUint(1, uint32(d/4)), gpu.SpecUint(2, b2u(withProbs)), gpu.SpecUint(3, 8))
 	if err != nil {
 		return err

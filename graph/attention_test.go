@@ -22,8 +22,13 @@ func TestAttentionMatchesReference(t *testing.T) {
 		{2, 50, 96, 3},   // d 32
 	}
 	for _, c := range cases {
-		for _, withProbs := range []bool{false, true} {
-			t.Run(fmt.Sprintf("b%d_s%d_h%d_heads%d_probs%v", c.b, c.s, c.hid, c.heads, withProbs), func(t *testing.T) {
+		for vi, withProbs := range []bool{false, true, false, true} {
+			sg := vi < 2
+			k.SetTexelSubgroup(sg)
+			if sg != k.TexelSubgroup() {
+				continue // the device cannot run the subgroup form
+			}
+			t.Run(fmt.Sprintf("b%d_s%d_h%d_heads%d_probs%v_sg%v", c.b, c.s, c.hid, c.heads, withProbs, sg), func(t *testing.T) {
 				qkv := randn(r, c.b*c.s*3*c.hid, 1)
 				mask := make([]float32, c.b*c.s)
 				for i := range mask {
