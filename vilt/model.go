@@ -112,7 +112,7 @@ func (m *Model) Close() error {
 		r.mu.Unlock()
 	}
 	m.replicas = nil
-	closeAll(m.owned)
+	CloseDevices(m.owned)
 	m.owned = nil
 	return nil
 }

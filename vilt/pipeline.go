@@ -73,7 +73,7 @@ func Load(ctx context.Context, pathOrID string, opts LoadOptions) (*Pipeline, er
 	}
 	m, err := LoadDir(ctx, dir, devices)
 	if err != nil {
-		closeAll(owned)
+		CloseDevices(owned)
 		return nil, err
 	}
 	m.owned = owned
@@ -116,7 +116,9 @@ func OpenDevices(selector string) ([]*gpu.Device, error) {
 	return out, nil
 }
 
-func closeAll(devs []*gpu.Device) {
+// CloseDevices closes devices and then the instances they were opened on (OpenDevices opens
+// one instance for all of them).
+func CloseDevices(devs []*gpu.Device) {
 	var insts []*gpu.Instance
 	for _, d := range devs {
 		insts = append(insts, d.Instance())

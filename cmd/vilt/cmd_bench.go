@@ -1,13 +1,10 @@
 package main
 
 import (
-	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"math"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"text/tabwriter"
 	"time"
@@ -57,19 +54,19 @@ func runBench(args []string, stdout io.Writer) error {
 	profile := fs.Bool("profile", true, "per-op GPU time table (one extra profiled forward)")
 	top := fs.Int("top", 10, "rows of the per-op table")
 	asJSON := fs.Bool("json", false, "print one JSON object")
-	if err := fs.Parse(args); err != nil {
-		return usageErr(err)
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	if *synthetic == (*model != "") {
 		return usageErrorf("give exactly one of --synthetic or --model")
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signalContext()
 	defer stop()
 	devs, err := vilt.OpenDevices(*device)
 	if err != nil {
 		return err
 	}
-	defer closeDevices(devs)
+	defer vilt.CloseDevices(devs)
 
 	t0 := time.Now()
 	var m *vilt.Model
@@ -79,7 +76,7 @@ func runBench(args []string, stdout io.Writer) error {
 		m, err = vilt.FromCheckpoint(ctx, cfg, weights.NewSynthetic(cfg.Spec()), devs)
 	} else {
 		var dir string
-		dir, err = locateModel(ctx, *model, true)
+		dir, err = locateModel(ctx, *model, true, *asJSON)
 		if err != nil {
 			return err
 		}
@@ -109,9 +106,7 @@ func runBench(args []string, stdout io.Writer) error {
 		res.Ops = res.Ops[:*top]
 	}
 	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(res)
+		return writeJSON(stdout, res)
 	}
 	fmt.Fprintf(stdout, "%s on %s: batch 1, %d tokens\n", res.Head, res.Device, res.SeqLen)
 	fmt.Fprintf(stdout, "  latency      median %.1f ms, min %.1f ms, p90 %.1f ms (%d runs)\n", res.LatencyMsMedian, res.LatencyMsMin, res.LatencyMsP90, res.Runs)
@@ -141,12 +136,8 @@ func benchModelInputs(dir, image, question string) (*vilt.Inputs, error) {
 	}
 	var img *processor.RGBImage
 	if image != "" {
-		b, err := os.ReadFile(image)
-		if err != nil {
+		if img, err = readImage(image, processor.DefaultMaxPixels); err != nil {
 			return nil, err
-		}
-		if img, err = processor.DecodeImageBytes(b, processor.DecodeOptions{}); err != nil {
-			return nil, fmt.Errorf("%s: %w", image, err)
 		}
 	} else {
 		img = processor.NewRGBImage(640, 480)

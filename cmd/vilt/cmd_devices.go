@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -30,11 +29,8 @@ func runDevices(args []string, stdout io.Writer) error {
 	fs := newFlagSet("devices")
 	asJSON := fs.Bool("json", false, "print JSON")
 	validate := fs.Bool("validate", false, "enable the Khronos validation layer (also VILT_VK_VALIDATE=1)")
-	if err := fs.Parse(args); err != nil {
-		return usageErr(err)
-	}
-	if fs.NArg() > 0 {
-		return usageErrorf("unexpected argument %q", fs.Arg(0))
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	inst, err := gpu.NewInstance(gpu.InstanceOptions{Validate: *validate})
 	if err != nil {
@@ -51,9 +47,7 @@ func runDevices(args []string, stdout io.Writer) error {
 		rep.Default = idx[0]
 	}
 	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rep)
+		return writeJSON(stdout, rep)
 	}
 	if len(devs) == 0 {
 		fmt.Fprintln(stdout, "no Vulkan devices")

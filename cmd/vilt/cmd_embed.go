@@ -3,8 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/vilt-vk/vilt-vk/processor"
@@ -25,17 +23,11 @@ func runEmbed(args []string, stdout io.Writer) error {
 	image := fs.String("image", "", "image `file`")
 	text := fs.String("text", "", "`text`")
 	output := fs.String("output", "", "output `file`.safetensors: pooler_output [1,H], last_hidden_state [1,S,H], image_token_mask [1,1+L]")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: vilt embed --image I --text T --output F.safetensors")
-		fmt.Fprintln(fs.Output(), "\nThe sequence is the text tokens, the image CLS, then the image patches in row-major order.")
-		fmt.Fprintln(fs.Output(), "\nflags:")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		return usageErr(err)
-	}
-	if fs.NArg() > 0 {
-		return usageErrorf("unexpected argument %q", fs.Arg(0))
+	if err := parseFlags(fs, args,
+		"usage: vilt embed --image I --text T --output F.safetensors",
+		"\nThe sequence is the text tokens, the image CLS, then the image patches in row-major order.",
+	); err != nil {
+		return err
 	}
 	if *image == "" || *text == "" || *output == "" {
 		return usageErrorf("--image, --text and --output are required")
@@ -65,20 +57,8 @@ func runEmbed(args []string, stdout io.Writer) error {
 	if e.ImageTokenMask != nil {
 		ts = append(ts, processor.Tensor{Name: "image_token_mask", Shape: []int{1, len(e.ImageTokenMask)}, I64: e.ImageTokenMask})
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(*output), ".embed-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
 	meta := map[string]string{"producer": "vilt-vk", "model": mf.model, "text": *text, "tokens": strings.Join(e.Tokens, " ")}
-	if err := processor.WriteSafetensors(tmp, ts, meta); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), *output); err != nil {
+	if err := writeFileAtomic(*output, func(w io.Writer) error { return processor.WriteSafetensors(w, ts, meta) }); err != nil {
 		return err
 	}
 	if mf.asJSON {

@@ -21,18 +21,12 @@ func runFillMask(args []string, stdout io.Writer) error {
 	image := fs.String("image", "", "image `file`")
 	text := fs.String("text", "", "`text` with [MASK] tokens, e.g. \"a bunch of [MASK] laying on a [MASK].\"")
 	topK := fs.Int("top-k", 5, "candidates listed per mask")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: vilt fill-mask --image I --text \"a bunch of [MASK] laying on a [MASK].\" [--top-k 5]")
-		fmt.Fprintln(fs.Output(), "\nFills one mask per forward, the most confident first, re-reading the text each round, as")
-		fmt.Fprintln(fs.Output(), "transformers' ViltForMaskedLM example does; each step lists that mask's top-k candidates.")
-		fmt.Fprintln(fs.Output(), "\nflags:")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		return usageErr(err)
-	}
-	if fs.NArg() > 0 {
-		return usageErrorf("unexpected argument %q", fs.Arg(0))
+	if err := parseFlags(fs, args,
+		"usage: vilt fill-mask --image I --text \"a bunch of [MASK] laying on a [MASK].\" [--top-k 5]",
+		"\nFills one mask per forward, the most confident first, re-reading the text each round, as",
+		"transformers' ViltForMaskedLM example does; each step lists that mask's top-k candidates.",
+	); err != nil {
+		return err
 	}
 	if *image == "" || *text == "" {
 		return usageErrorf("--image and --text are required")

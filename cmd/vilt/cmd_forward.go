@@ -1,22 +1,16 @@
 package main
 
 import (
-	"bufio"
-	"context"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
-	"os/signal"
-	"path/filepath"
 	"time"
 	"unsafe"
 
-	"github.com/vilt-vk/vilt-vk/gpu"
 	"github.com/vilt-vk/vilt-vk/graph"
 	"github.com/vilt-vk/vilt-vk/vilt"
 	"github.com/vilt-vk/vilt-vk/weights"
-	"github.com/vilt-vk/vilt-vk/weights/hub"
 )
 
 func init() {
@@ -37,19 +31,19 @@ func runForward(args []string, stdout io.Writer) error {
 	device := fs.String("device", "", "device index, name substring, list or 'all' (default VILT_DEVICE or the best device)")
 	head := fs.String("head", "", "override config.json architectures (e.g. ViltModel)")
 	download := fs.Bool("download", true, "download a hub model missing from the cache (as the task commands do; HF_HUB_OFFLINE=1 or --download=false: cache only)")
-	if err := fs.Parse(args); err != nil {
-		return usageErr(err)
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	if *model == "" || *inPath == "" || *outPath == "" {
 		return usageErrorf("--model, --inputs and --output are required")
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signalContext()
 	defer stop()
 	in, err := readInputs(*inPath)
 	if err != nil {
 		return err
 	}
-	dir, err := locateModel(ctx, *model, *download)
+	dir, err := locateModel(ctx, *model, *download, false)
 	if err != nil {
 		return err
 	}
@@ -57,7 +51,7 @@ func runForward(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	defer closeDevices(devs)
+	defer vilt.CloseDevices(devs)
 	t0 := time.Now()
 	m, err := vilt.LoadDirAs(ctx, dir, weights.Head(*head), devs)
 	if err != nil {
@@ -92,39 +86,6 @@ func printProfile(w io.Writer, prof []graph.OpTime, n int) {
 			break
 		}
 		fmt.Fprintf(w, "  %-28s %4d× %9.2f ms %5.1f%%\n", o.Op, o.Count, float64(o.Total.Microseconds())/1e3, 100*float64(o.Total)/float64(total))
-	}
-}
-
-// locateModel turns a --model argument into a local folder (hub ids via the shared cache).
-func locateModel(ctx context.Context, arg string, download bool) (string, error) {
-	if st, err := os.Stat(arg); err == nil && st.IsDir() {
-		return arg, nil
-	}
-	c := hub.NewClient()
-	if download && isTerminal(os.Stderr) {
-		c.Progress = hub.TerminalProgress(os.Stderr)
-	}
-	dir, err := c.Locate(ctx, arg, download)
-	if err != nil {
-		return "", fmt.Errorf("%s: %w (download it with: vilt download %s)", arg, err, arg)
-	}
-	return dir, nil
-}
-
-func isTerminal(f *os.File) bool {
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
-}
-
-func closeDevices(devs []*gpu.Device) {
-	seen := map[any]bool{}
-	for _, d := range devs {
-		inst := d.Instance()
-		d.Close()
-		if !seen[inst] {
-			seen[inst] = true
-			inst.Close()
-		}
 	}
 }
 
@@ -206,25 +167,5 @@ func writeOutputs(path string, out *vilt.Outputs, meta map[string]string) error 
 		}
 		ts = append(ts, wt)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".vilt-out-*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	bw := bufio.NewWriterSize(tmp, 1<<20)
-	werr := weights.WriteSafetensors(bw, ts, meta)
-	if werr == nil {
-		werr = bw.Flush()
-	}
-	if cerr := tmp.Close(); werr == nil {
-		werr = cerr
-	}
-	if werr != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("write %s: %w", path, werr)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
+	return writeFileAtomic(path, func(w io.Writer) error { return weights.WriteSafetensors(w, ts, meta) })
 }

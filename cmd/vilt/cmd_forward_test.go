@@ -1,6 +1,7 @@
 package main
 
 import (
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -70,5 +71,50 @@ func TestForwardCLIErrors(t *testing.T) {
 	_, stderr, code := runVilt(t, nil, "forward", "--model", t.TempDir(), "--inputs", bad, "--output", filepath.Join(t.TempDir(), "o"))
 	if code != 1 || stderr == "" {
 		t.Errorf("corrupt inputs: exit %d, stderr %q", code, stderr)
+	}
+}
+
+func TestBenchAndForwardUsage(t *testing.T) {
+	for _, args := range [][]string{
+		{"bench"},                                // neither --synthetic nor --model
+		{"bench", "--synthetic", "--model", "x"}, // both
+		{"bench", "--synthetic", "stray"},        // positional argument
+		{"forward", "--model", "m", "--inputs", "i", "--output", "o", "stray"},
+	} {
+		if _, _, code := runVilt(t, nil, args...); code != 2 {
+			t.Errorf("%v: exit %d, want 2", args, code)
+		}
+	}
+}
+
+// TestWriteFileAtomic: a failed write leaves neither the target nor a temporary file; a
+// successful one replaces the target.
+func TestWriteFileAtomic(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "out.safetensors")
+	boom := os.ErrInvalid
+	if err := writeFileAtomic(path, func(w io.Writer) error {
+		w.Write([]byte("partial"))
+		return boom
+	}); err == nil {
+		t.Fatal("error not returned")
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+		t.Fatalf("failed write left %v", ents)
+	}
+	if err := os.WriteFile(path, []byte("old"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeFileAtomic(path, func(w io.Writer) error { _, err := w.Write([]byte("new")); return err }); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(path); string(b) != "new" {
+		t.Fatalf("content %q", b)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
+		t.Fatalf("temporary file left: %v", ents)
+	}
+	if err := writeFileAtomic(filepath.Join(dir, "no/such/dir/x"), func(io.Writer) error { return nil }); err == nil {
+		t.Error("write into a missing folder succeeded")
 	}
 }

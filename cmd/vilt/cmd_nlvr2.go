@@ -21,17 +21,11 @@ func runNLVR2(args []string, stdout io.Writer) error {
 	var images procStrings
 	fs.Var(&images, "image", "image `file`: give twice, left then right")
 	text := fs.String("text", "", "the `sentence` to check")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: vilt nlvr2 --image LEFT --image RIGHT --text T")
-		fmt.Fprintln(fs.Output(), "\nPrints the label (True/False) and the softmax score of each label; --json: {label, scores, logits}.")
-		fmt.Fprintln(fs.Output(), "\nflags:")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		return usageErr(err)
-	}
-	if fs.NArg() > 0 {
-		return usageErrorf("unexpected argument %q", fs.Arg(0))
+	if err := parseFlags(fs, args,
+		"usage: vilt nlvr2 --image LEFT --image RIGHT --text T",
+		"\nPrints the label (True/False) and the softmax score of each label; --json: {label, scores, logits}.",
+	); err != nil {
+		return err
 	}
 	if len(images) != 2 || *text == "" {
 		return usageErrorf("need --image twice (left, right) and --text")

@@ -143,11 +143,8 @@ func runPreprocess(args []string, stdout io.Writer) error {
 	fs.Var(&images, "image", "image file `PATH` (JPEG, PNG, GIF, BMP, TIFF, WebP; repeat)")
 	output := fs.String("output", "", "output `FILE`.safetensors")
 	perText := fs.Int("images-per-text", 1, "images per text (2 for NLVR2: pixel_values [B,2,3,H,W])")
-	if err := fs.Parse(args); err != nil {
-		return usageErr(err)
-	}
-	if fs.NArg() > 0 {
-		return usageErrorf("unexpected argument %q", fs.Arg(0))
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	if err := tf.check(); err != nil {
 		return err
@@ -228,25 +225,9 @@ func procDecodeFile(path string, opts processor.DecodeOptions) (*processor.RGBIm
 	return img, nil
 }
 
-// procWriteBatch writes to a temporary file and renames it, so a failed run
-// leaves no truncated output behind.
-func procWriteBatch(path string, b *processor.Batch, model string) (err error) {
-	tmp := path + ".tmp"
-	f, err := os.Create(tmp)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	if err = b.WriteSafetensors(f, map[string]string{"producer": "vilt preprocess", "model": model}); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+// procWriteBatch writes the batch atomically (see writeFileAtomic).
+func procWriteBatch(path string, b *processor.Batch, model string) error {
+	return writeFileAtomic(path, func(w io.Writer) error {
+		return b.WriteSafetensors(w, map[string]string{"producer": "vilt preprocess", "model": model})
+	})
 }

@@ -29,19 +29,13 @@ func runRank(args []string, stdout io.Writer) error {
 	fs.Var(&texts, "text", "a candidate `text` (repeatable)")
 	fs.Var(&textFiles, "texts", "`FILE` with one candidate text per line ('-' for stdin); repeatable")
 	topK := fs.Int("top-k", 5, "entries per ranking (0: all)")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: vilt rank --images FILE|GLOB --texts FILE [--top-k 5]")
-		fmt.Fprintln(fs.Output(), "\nRuns the retrieval head on every (image, text) pair, batched over the devices, and ranks")
-		fmt.Fprintln(fs.Output(), "texts per image and images per text by the raw rank_output logit. --json: {scores[i][j],")
-		fmt.Fprintln(fs.Output(), "image_to_texts, text_to_images}, each entry {index, label, score}.")
-		fmt.Fprintln(fs.Output(), "\nflags:")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		return usageErr(err)
-	}
-	if fs.NArg() > 0 {
-		return usageErrorf("unexpected argument %q", fs.Arg(0))
+	if err := parseFlags(fs, args,
+		"usage: vilt rank --images FILE|GLOB --texts FILE [--top-k 5]",
+		"\nRuns the retrieval head on every (image, text) pair, batched over the devices, and ranks",
+		"texts per image and images per text by the raw rank_output logit. --json: {scores[i][j],",
+		"image_to_texts, text_to_images}, each entry {index, label, score}.",
+	); err != nil {
+		return err
 	}
 	if *topK < 0 {
 		return usageErrorf("--top-k must be >= 0")

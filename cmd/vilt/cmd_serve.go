@@ -47,11 +47,8 @@ in-flight requests finish, new ones get 503.
 flags:`)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		return usageErr(err)
-	}
-	if fs.NArg() > 0 {
-		return usageErrorf("unexpected argument %q", fs.Arg(0))
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	if *maxBatch < 1 || *queue < 1 || *workers < 1 {
 		return usageErrorf("--max-batch, --queue and --workers must be >= 1")

@@ -83,7 +83,7 @@ func (f *procTextFlags) check() error {
 	}
 	if st, err := os.Stat(f.model); err != nil || !st.IsDir() {
 		// A hub id ORG/NAME[@REV]: the snapshot folder in the Hugging Face cache.
-		dir, err := locateModel(context.Background(), f.model, false)
+		dir, err := locateModel(context.Background(), f.model, false, true)
 		if err != nil {
 			return err
 		}
@@ -114,11 +114,8 @@ func runTokenize(args []string, stdout io.Writer) error {
 	var tf procTextFlags
 	tf.register(fs)
 	asJSON := fs.Bool("json", false, "print JSON")
-	if err := fs.Parse(args); err != nil {
-		return usageErr(err)
-	}
-	if fs.NArg() > 0 {
-		return usageErrorf("unexpected argument %q", fs.Arg(0))
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	if err := tf.check(); err != nil {
 		return err

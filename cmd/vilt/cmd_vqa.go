@@ -24,18 +24,12 @@ func runVQA(args []string, stdout io.Writer) error {
 	fs.Var(&images, "image", "image `file` (repeat: every image is asked every question)")
 	fs.Var(&questions, "question", "`question` (repeat)")
 	topK := fs.Int("top-k", 5, "answers per image-question pair")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: vilt vqa --image I --question Q [--top-k 5] [--model DIR|ORG/NAME[@REV]] [--json]")
-		fmt.Fprintln(fs.Output(), "\nLike transformers' pipeline(\"visual-question-answering\"): --json prints")
-		fmt.Fprintln(fs.Output(), "[{\"score\": s, \"answer\": a}, ...] for one pair, or one {image, question, answers} per pair.")
-		fmt.Fprintln(fs.Output(), "\nflags:")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		return usageErr(err)
-	}
-	if fs.NArg() > 0 {
-		return usageErrorf("unexpected argument %q", fs.Arg(0))
+	if err := parseFlags(fs, args,
+		"usage: vilt vqa --image I --question Q [--top-k 5] [--model DIR|ORG/NAME[@REV]] [--json]",
+		"\nLike transformers' pipeline(\"visual-question-answering\"): --json prints",
+		"[{\"score\": s, \"answer\": a}, ...] for one pair, or one {image, question, answers} per pair.",
+	); err != nil {
+		return err
 	}
 	if len(images) == 0 || len(questions) == 0 {
 		return usageErrorf("need at least one --image and one --question")

@@ -18,6 +18,7 @@ import (
 	"github.com/vilt-vk/vilt-vk/processor"
 	"github.com/vilt-vk/vilt-vk/vilt"
 	"github.com/vilt-vk/vilt-vk/weights/hub"
+	"golang.org/x/term"
 )
 
 // modelFlags are the flags every task command shares: --model, --device, --json, --quiet.
@@ -53,9 +54,9 @@ func (f *modelFlags) setup() {
 	}
 }
 
-// taskLocateModel turns --model into a local folder: a folder as is; a hub id from the cache,
-// downloaded when the network is allowed (HF_HUB_OFFLINE unset).
-func taskLocateModel(ctx context.Context, arg string, quiet bool) (string, error) {
+// locateModel turns --model into a local folder: a folder as is; a hub id from the cache,
+// downloaded when download is set and the network is allowed (HF_HUB_OFFLINE unset).
+func locateModel(ctx context.Context, arg string, download, quiet bool) (string, error) {
 	if st, err := os.Stat(arg); err == nil && st.IsDir() {
 		return arg, nil
 	}
@@ -64,10 +65,13 @@ func taskLocateModel(ctx context.Context, arg string, quiet bool) (string, error
 	}
 	c := hub.NewClient()
 	if !quiet {
-		c.Progress = hub.TerminalProgress(os.Stderr)
+		c.Progress = hub.TerminalProgress(os.Stderr) // draws only on a terminal
 	}
 	if dir, err := c.LocalModel(mustRef(arg)); err == nil {
 		return dir, nil
+	}
+	if !download {
+		return "", fmt.Errorf("%s is not in the Hugging Face cache (%s): run 'vilt download %s', or pass --model DIR", arg, c.Cache.Dir, arg)
 	}
 	if c.Offline {
 		return "", fmt.Errorf("%s is not in the Hugging Face cache (%s) and HF_HUB_OFFLINE is set: run 'vilt download %s' where the network is reachable (or unset HF_HUB_OFFLINE), or pass --model DIR (the demo model: --model testdata/tiny-vilt-vqa)",
@@ -100,7 +104,7 @@ func (f *modelFlags) load(ctx context.Context, stdout io.Writer) (*vilt.Pipeline
 			return nil, usageErrorf("--model %q is neither a folder nor a hub id ORG/NAME[@REV]", f.model)
 		}
 	}
-	dir, err := taskLocateModel(ctx, f.model, f.quiet)
+	dir, err := locateModel(ctx, f.model, true, f.quiet)
 	if err != nil {
 		return nil, err
 	}
@@ -134,22 +138,63 @@ func demoNote(dir string) string {
 	return c.Note
 }
 
+// parseFlags sets fs's help text (the usage lines, then the flag list), parses args, and
+// refuses stray positional arguments: the one way every command reads its flags.
+func parseFlags(fs *flag.FlagSet, args []string, usage ...string) error {
+	if len(usage) > 0 {
+		fs.Usage = func() {
+			for _, l := range usage {
+				fmt.Fprintln(fs.Output(), l)
+			}
+			fmt.Fprintln(fs.Output(), "\nflags:")
+			fs.PrintDefaults()
+		}
+	}
+	if err := fs.Parse(args); err != nil {
+		return usageErr(err)
+	}
+	if fs.NArg() > 0 {
+		return usageErrorf("unexpected argument %q", fs.Arg(0))
+	}
+	return nil
+}
+
+// writeFileAtomic writes path through a temporary file in the same folder that is renamed
+// into place only when write succeeded, so a failed run never leaves a truncated file.
+func writeFileAtomic(path string, write func(io.Writer) error) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	bw := bufio.NewWriterSize(tmp, 1<<20)
+	werr := write(bw)
+	if werr == nil {
+		werr = bw.Flush()
+	}
+	if cerr := tmp.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr == nil {
+		werr = os.Rename(tmp.Name(), path)
+	}
+	if werr != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("write %s: %w", path, werr)
+	}
+	return nil
+}
+
+// isTerminal reports whether f is a terminal (progress output goes only there).
+func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
+
 // signalContext is cancelled on SIGINT/SIGTERM.
 func signalContext() (context.Context, context.CancelFunc) {
 	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 }
 
-// readImage decodes an image file.
+// readImage decodes an image file within the pixel limit.
 func readImage(path string, maxPixels int64) (*processor.RGBImage, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	img, err := processor.DecodeImageBytes(b, processor.DecodeOptions{MaxPixels: maxPixels})
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return img, nil
+	return procDecodeFile(path, processor.DecodeOptions{MaxPixels: maxPixels})
 }
 
 func readImages(paths []string, maxPixels int64) ([]*processor.RGBImage, error) {
