@@ -32,18 +32,15 @@ func runEmbed(args []string, stdout io.Writer) error {
 	if *image == "" || *text == "" || *output == "" {
 		return usageErrorf("--image, --text and --output are required")
 	}
-	mf.setup()
 	img, err := readImage(*image, mf.maxPixels)
 	if err != nil {
 		return err
 	}
-	ctx, stop := signalContext()
-	defer stop()
-	p, err := mf.load(ctx, stdout)
+	ctx, p, done, err := mf.open(stdout)
 	if err != nil {
 		return err
 	}
-	defer p.Close()
+	defer done()
 	e, err := p.Embed(ctx, img, *text)
 	if err != nil {
 		return err

@@ -34,18 +34,15 @@ func runFillMask(args []string, stdout io.Writer) error {
 	if *topK < 1 {
 		return usageErrorf("--top-k must be >= 1")
 	}
-	mf.setup()
 	img, err := readImage(*image, mf.maxPixels)
 	if err != nil {
 		return err
 	}
-	ctx, stop := signalContext()
-	defer stop()
-	p, err := mf.load(ctx, stdout)
+	ctx, p, done, err := mf.open(stdout)
 	if err != nil {
 		return err
 	}
-	defer p.Close()
+	defer done()
 	res, err := p.FillMask(ctx, img, *text, *topK)
 	if err != nil {
 		return err

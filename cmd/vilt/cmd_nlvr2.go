@@ -30,18 +30,15 @@ func runNLVR2(args []string, stdout io.Writer) error {
 	if len(images) != 2 || *text == "" {
 		return usageErrorf("need --image twice (left, right) and --text")
 	}
-	mf.setup()
 	imgs, err := readImages(images, mf.maxPixels)
 	if err != nil {
 		return err
 	}
-	ctx, stop := signalContext()
-	defer stop()
-	p, err := mf.load(ctx, stdout)
+	ctx, p, done, err := mf.open(stdout)
 	if err != nil {
 		return err
 	}
-	defer p.Close()
+	defer done()
 	res, err := p.NLVR2(ctx, imgs[0], imgs[1], *text)
 	if err != nil {
 		return err

@@ -55,18 +55,15 @@ func runRank(args []string, stdout io.Writer) error {
 	if len(paths) == 0 || len(all) == 0 {
 		return usageErrorf("need images (--images) and texts (--texts FILE or --text)")
 	}
-	mf.setup()
 	imgs, err := readImages(paths, mf.maxPixels)
 	if err != nil {
 		return err
 	}
-	ctx, stop := signalContext()
-	defer stop()
-	p, err := mf.load(ctx, stdout)
+	ctx, p, done, err := mf.open(stdout)
 	if err != nil {
 		return err
 	}
-	defer p.Close()
+	defer done()
 	t := p.Tasks()
 	t.BatchSize = mf.batch
 	t.Progress = progressBar("rank", mf.quiet)

@@ -37,18 +37,15 @@ func runVQA(args []string, stdout io.Writer) error {
 	if *topK < 1 {
 		return usageErrorf("--top-k must be >= 1")
 	}
-	mf.setup()
 	imgs, err := readImages(images, mf.maxPixels)
 	if err != nil {
 		return err
 	}
-	ctx, stop := signalContext()
-	defer stop()
-	p, err := mf.load(ctx, stdout)
+	ctx, p, done, err := mf.open(stdout)
 	if err != nil {
 		return err
 	}
-	defer p.Close()
+	defer done()
 	t := p.Tasks()
 	t.BatchSize = mf.batch
 	ans, err := t.VQA(ctx, imgs, questions, *topK)

@@ -124,6 +124,19 @@ func (f *modelFlags) load(ctx context.Context, stdout io.Writer) (*vilt.Pipeline
 	return p, nil
 }
 
+// open applies --quiet and loads the pipeline under a context cancelled by SIGINT/SIGTERM;
+// done releases both.
+func (f *modelFlags) open(stdout io.Writer) (context.Context, *vilt.Pipeline, func(), error) {
+	f.setup()
+	ctx, stop := signalContext()
+	p, err := f.load(ctx, stdout)
+	if err != nil {
+		stop()
+		return nil, nil, nil, err
+	}
+	return ctx, p, func() { p.Close(); stop() }, nil
+}
+
 // demoNote is the "vilt_vk_note" of a model's config.json: the demo model says there that its
 // weights are random, so its answers are meaningless.
 func demoNote(dir string) string {
