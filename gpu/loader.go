@@ -24,10 +24,9 @@ func (e *LoaderError) Error() string {
 
 func (e *LoaderError) Unwrap() error { return ErrNoVulkan }
 
-var (
-	loadMu   sync.Mutex
-	loadPath string
-)
+// loadMu serializes opening the loader. The loader stays mapped for the life of the process:
+// unloading it while a driver's worker threads may still run is not safe.
+var loadMu sync.Mutex
 
 // defaultLibrary is the loader's name on this OS.
 func defaultLibrary() string {
@@ -60,7 +59,6 @@ func loadLibrary() error {
 	if msg := C.vr_open(cpath); msg != nil {
 		return &LoaderError{Path: path, Reason: C.GoString(msg)}
 	}
-	loadPath = path
 	return nil
 }
 

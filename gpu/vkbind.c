@@ -39,10 +39,6 @@ const char *vr_open(const char *path) {
 
 int vr_library_loaded(void) { return lib != NULL; }
 
-void vr_close_library(void) {
-	// The loader stays mapped for the life of the process: unloading it while a driver thread
-	// (lavapipe keeps worker threads) may still run is not safe.
-}
 
 VkResult vr_instance_version(uint32_t *version) {
 	if (!enum_version) {

@@ -147,7 +147,6 @@ typedef struct vr_dispatch {
 } vr_dispatch;
 
 const char *vr_open(const char *path);
-void vr_close_library(void);
 int vr_library_loaded(void);
 
 VkResult vr_instance_version(uint32_t *version);

@@ -10,7 +10,6 @@ import (
 	"github.com/vilt-vk/vilt-vk/graph/ref"
 )
 
-var bothVariants = []GemmVariant{GemmTexel, GemmTiled}
 
 func TestLinearMatchesReference(t *testing.T) {
 	k := newTestKernels(t)

@@ -1,9 +1,9 @@
 package graph
 
 import (
+	"errors"
 	"fmt"
 	"os"
-	"strings"
 	"sync"
 
 	"github.com/vilt-vk/vilt-vk/gpu"
@@ -94,15 +94,5 @@ func checkDType(op, name string, t Tensor, dt DType) error {
 	return nil
 }
 
-func joinErr(errs ...error) error {
-	var msgs []string
-	for _, e := range errs {
-		if e != nil {
-			msgs = append(msgs, e.Error())
-		}
-	}
-	if len(msgs) == 0 {
-		return nil
-	}
-	return fmt.Errorf("%s", strings.Join(msgs, "; "))
-}
+// joinErr joins the non-nil errors (nil when there are none).
+func joinErr(errs ...error) error { return errors.Join(errs...) }

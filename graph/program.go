@@ -20,7 +20,6 @@ type Program struct {
 	k      *Kernels
 	values []*Value
 	ops    []opNode
-	names  map[string]*Value
 }
 
 type valueKind uint8
@@ -65,7 +64,7 @@ type opNode struct {
 }
 
 // NewProgram starts an empty program on the kernels' device.
-func NewProgram(k *Kernels) *Program { return &Program{k: k, names: map[string]*Value{}} }
+func NewProgram(k *Kernels) *Program { return &Program{k: k} }
 
 // Kernels are the kernels the program records with.
 func (p *Program) Kernels() *Kernels { return p.k }
@@ -73,9 +72,6 @@ func (p *Program) Kernels() *Kernels { return p.k }
 func (p *Program) add(name string, kind valueKind, dt DType, shape []int) *Value {
 	v := &Value{Name: name, Shape: append([]int(nil), shape...), DType: dt, kind: kind, first: -1, last: -1}
 	p.values = append(p.values, v)
-	if name != "" && (kind == kindInput || kind == kindOutput) {
-		p.names[name] = v
-	}
 	return v
 }
 

@@ -29,7 +29,7 @@ func Linear(x, w, bias, residual []float32, m, n, k int, act Act) []float32 {
 			}
 			switch act {
 			case ActGELU:
-				acc = 0.5 * acc * (1 + math.Erf(acc/math.Sqrt2))
+				acc = GELU64(acc)
 			case ActTanh:
 				acc = math.Tanh(acc)
 			}
