@@ -119,6 +119,19 @@ func TestTwoDevices(t *testing.T) {
 	must(t, err)
 	b, err := two.Forward(context.Background(), in, ForwardOptions{OutputHiddenStates: true})
 	must(t, err)
+	// With max_image_length the sampled patches must not depend on how the batch is split.
+	one.Config.MaxImageLength, two.Config.MaxImageLength = 4, 4
+	sa, err := one.Forward(context.Background(), in, ForwardOptions{Seed: 3})
+	must(t, err)
+	sb, err := two.Forward(context.Background(), in, ForwardOptions{Seed: 3})
+	must(t, err)
+	if sa.ImageTokens != 4 {
+		t.Fatalf("max_image_length 4 gave %d image tokens", sa.ImageTokens)
+	}
+	if dd := maxDiff(sa.Logits().Data, sb.Logits().Data); dd > 1e-6 {
+		t.Errorf("sampled patches: two devices differ from one by %.3g", dd)
+	}
+	one.Config.MaxImageLength, two.Config.MaxImageLength = -1, -1
 	for _, name := range a.Names() {
 		at, bt := a.Tensors[name], b.Tensors[name]
 		if bt == nil || len(at.Data) != len(bt.Data) {

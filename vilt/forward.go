@@ -47,15 +47,11 @@ func (r *replica) cachedBytes() uint64 {
 }
 
 // forward runs one (sub-)batch on this device. Ls are the image token counts per pass.
-func (r *replica) forward(ctx context.Context, in *Inputs, opts ForwardOptions, Ls []int, prof profileMode) (*Outputs, error) {
+// L is the image token count of every pass and plans the passes' token plans (nil entries
+// with image_embeds), both made by Model.Forward for the whole batch.
+func (r *replica) forward(ctx context.Context, in *Inputs, opts ForwardOptions, L int, plans []*imagePlan) (*Outputs, error) {
 	cfg := r.cfg
 	B, T, H := in.Batch, in.SeqLen, cfg.HiddenSize
-	L := Ls[0]
-	for _, l := range Ls[1:] {
-		if l != L {
-			return nil, fmt.Errorf("vilt: the images of an example give %d and %d image tokens; NLVR2 needs equal sizes", L, l)
-		}
-	}
 	S := T + 1 + L
 	modIdx := opts.ImageTokenTypeIdx
 	if modIdx == 0 {
@@ -68,7 +64,7 @@ func (r *replica) forward(ctx context.Context, in *Inputs, opts ForwardOptions, 
 		return nil, fmt.Errorf("vilt: %d images need modality_type_vocab_size ≥ %d", in.NumImages, in.NumImages+1)
 	}
 	key := shapeKey{B: B, T: T, H: in.Height, W: in.Width, L: L, N: in.NumImages,
-		hidden: opts.OutputHiddenStates, attn: opts.OutputAttentions, modIdx: modIdx, profile: bool(prof),
+		hidden: opts.OutputHiddenStates, attn: opts.OutputAttentions, modIdx: modIdx, profile: opts.Profile,
 		textEmbeds: in.InputsEmbeds != nil, imageEmbeds: in.ImageEmbeds != nil}
 	if key.imageEmbeds {
 		key.H, key.W = cfg.PatchSize, cfg.PatchSize // pixels are not used
@@ -147,10 +143,7 @@ func (r *replica) forward(ctx context.Context, in *Inputs, opts ForwardOptions, 
 				return float32(in.ImageMask[(b*in.NumImages+img)*(1+L)+1+j])
 			}
 		} else {
-			pl, perr := planImages(cfg, in, img, opts.Seed, L)
-			if perr != nil {
-				return nil, perr
-			}
+			pl := plans[img]
 			np := (in.Height / P) * (in.Width / P)
 			srcTok = func(b, j int) int32 { return int32(b*np + pl.tokens[b][j]) }
 			tokMaskOf = func(b, j int) float32 { return pl.tokenMask[b][j] }
@@ -236,11 +229,10 @@ func (r *replica) forward(ctx context.Context, in *Inputs, opts ForwardOptions, 
 		}
 		out.Tensors[name] = &Tensor{Shape: e.OutputShape(name), Data: v}
 	}
-	if prof {
+	if opts.Profile {
 		if out.Profile, err = e.Profile(); err != nil {
 			return nil, err
 		}
 	}
-	_ = H
 	return out, nil
 }

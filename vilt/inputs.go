@@ -122,6 +122,12 @@ type imagePlan struct {
 	tokenMask [][]float32
 }
 
+// slice is the plan of examples [b0, b0+n) (a part of a batch split across devices).
+func (pl *imagePlan) slice(b0, n int) *imagePlan {
+	return &imagePlan{hp: pl.hp, wp: pl.wp, L: pl.L, sizes: pl.sizes[2*b0 : 2*(b0+n)],
+		tokens: pl.tokens[b0 : b0+n], tokenMask: pl.tokenMask[b0 : b0+n]}
+}
+
 // patchMask samples a pixel mask [H, W] at each patch with PyTorch's legacy nearest rule
 // (README §3.3): sy(r) = min(floor(r · float32(H)/hp), H-1) in float32.
 func patchMask(mask []int64, h, w, hp, wp int) []bool {

@@ -2,9 +2,7 @@ package vilt
 
 import (
 	"context"
-	"fmt"
 	"os"
-	"path/filepath"
 
 	"github.com/vilt-vk/vilt-vk/gpu"
 	"github.com/vilt-vk/vilt-vk/weights"
@@ -13,16 +11,7 @@ import (
 // LoadDir loads a model folder in Hugging Face layout (config.json plus model.safetensors,
 // a sharded index or pytorch_model.bin) onto the devices.
 func LoadDir(ctx context.Context, dir string, devices []*gpu.Device) (*Model, error) {
-	cfg, err := LoadConfigFile(filepath.Join(dir, "config.json"))
-	if err != nil {
-		return nil, fmt.Errorf("load %s: %w", dir, err)
-	}
-	ckpt, err := weights.OpenDir(dir)
-	if err != nil {
-		return nil, fmt.Errorf("load %s: %w", dir, err)
-	}
-	defer ckpt.Close()
-	return FromCheckpoint(ctx, cfg, ckpt, devices)
+	return LoadDirAs(ctx, dir, "", devices)
 }
 
 // FromCheckpoint maps a checkpoint strictly against the config (every missing, unexpected or

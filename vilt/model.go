@@ -8,7 +8,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"sort"
 	"sync"
 
@@ -173,41 +172,54 @@ func (m *Model) Forward(ctx context.Context, in *Inputs, opts ForwardOptions) (*
 	if err := in.validate(m.Config, m.imagesPerExample()); err != nil {
 		return nil, err
 	}
-	// The image token count L of the whole batch, per image pass.
-	var Ls []int
-	for img := 0; img < in.NumImages; img++ {
+	// The image token count L and the token plan of the whole batch, per image pass, made
+	// once here: a batch split across devices keeps the whole batch's L and samples.
+	L := 0
+	plans := make([]*imagePlan, in.NumImages) // nil with image_embeds
+	for img := range plans {
 		if in.ImageEmbeds != nil {
-			Ls = append(Ls, in.ImageTokens)
+			L = in.ImageTokens
 			continue
 		}
 		pl, err := planImages(m.Config, in, img, opts.Seed, 0)
 		if err != nil {
 			return nil, err
 		}
-		Ls = append(Ls, pl.L)
+		plans[img] = pl
+		L = max(L, pl.L)
 	}
 	// NLVR2: image passes with different token counts run with the largest; the extra
 	// tokens are masked fillers. (transformers runs each pass with its own count; the
 	// pooled outputs, hence the logits, agree to float rounding.)
-	if len(Ls) > 1 {
-		mx := slices.Max(Ls)
-		for i := range Ls {
-			Ls[i] = mx
+	for img, pl := range plans {
+		if pl != nil && pl.L != L {
+			var err error
+			if plans[img], err = planImages(m.Config, in, img, opts.Seed, L); err != nil {
+				return nil, err
+			}
 		}
 	}
 	n := min(len(m.replicas), in.Batch)
 	if n == 1 {
-		return m.replicas[0].forward(ctx, in, opts, Ls, profileMode(opts.Profile))
+		return m.replicas[0].forward(ctx, in, opts, L, plans)
 	}
 	parts := splitBatch(in, n)
 	outs := make([]*Outputs, n)
 	errs := make([]error, n)
 	var wg sync.WaitGroup
+	b0 := 0
 	for i := range parts {
+		partPlans := make([]*imagePlan, len(plans))
+		for img, pl := range plans {
+			if pl != nil {
+				partPlans[img] = pl.slice(b0, parts[i].Batch)
+			}
+		}
+		b0 += parts[i].Batch
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			outs[i], errs[i] = m.replicas[i].forward(ctx, parts[i], opts, Ls, profileMode(opts.Profile))
+			outs[i], errs[i] = m.replicas[i].forward(ctx, parts[i], opts, L, partPlans)
 		}()
 	}
 	wg.Wait()
@@ -216,8 +228,6 @@ func (m *Model) Forward(ctx context.Context, in *Inputs, opts ForwardOptions) (*
 	}
 	return concatOutputs(outs), nil
 }
-
-type profileMode bool
 
 // splitBatch cuts a batch into n nearly equal parts along B.
 func splitBatch(in *Inputs, n int) []*Inputs {
