@@ -10,7 +10,6 @@ import (
 	"github.com/vilt-vk/vilt-vk/graph/ref"
 )
 
-
 func TestLinearMatchesReference(t *testing.T) {
 	k := newTestKernels(t)
 	r := rand.New(rand.NewPCG(7, 8))
