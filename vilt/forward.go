@@ -10,7 +10,7 @@ import (
 
 // executable returns the compiled forward for key, compiling (and caching) it on first use.
 // r.mu must be held.
-func (r *replica) executable(key shapeKey) (*graph.Executable, error) {
+func (r *replica) executable(ctx context.Context, key shapeKey) (*graph.Executable, error) {
 	if e, ok := r.cache[key]; ok {
 		for i, k := range r.order {
 			if k == key {
@@ -32,6 +32,10 @@ func (r *replica) executable(key shapeKey) (*graph.Executable, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := r.setShapeInputs(ctx, e, key); err != nil {
+		e.Close()
+		return nil, err
+	}
 	r.cache[key] = e
 	r.order = append(r.order, key)
 	return e, nil
@@ -46,7 +50,51 @@ func (r *replica) cachedBytes() uint64 {
 	return n
 }
 
-// forward runs one (sub-)batch on this device. Ls are the image token counts per pass.
+// setShapeInputs uploads the index tables that depend only on the shape, once per compiled
+// forward: where text rows go in the sequence, the pooler rows, the MLM/token-classification
+// text rows and NLVR2's pooler concatenation.
+func (r *replica) setShapeInputs(ctx context.Context, e *graph.Executable, key shapeKey) error {
+	B, T := key.B, key.T
+	S := T + 1 + key.L
+	idxText := make([]int32, B*S)
+	idxPool := make([]int32, B)
+	idxTextRows := make([]int32, B*T)
+	for i := range idxText {
+		idxText[i] = -1
+	}
+	for b := 0; b < B; b++ {
+		for t := 0; t < T; t++ {
+			idxText[b*S+t] = int32(b*T + t)
+			idxTextRows[b*T+t] = int32(b*S + t)
+		}
+		idxPool[b] = int32(b * S)
+	}
+	inputs := map[string][]int32{"idx_text": idxText, "idx_pool": idxPool}
+	if r.head == weights.HeadMLM || r.head == weights.HeadTokenClassification {
+		inputs["idx_text_rows"] = idxTextRows
+	}
+	if r.head == weights.HeadNLVR2 {
+		n := key.N
+		for i := 0; i < n; i++ {
+			idx := make([]int32, B*n)
+			for j := range idx {
+				idx[j] = -1
+			}
+			for b := 0; b < B; b++ {
+				idx[b*n+i] = int32(b)
+			}
+			inputs[fmt.Sprintf("idx_concat%d", i)] = idx
+		}
+	}
+	for name, v := range inputs {
+		if err := e.SetInput(ctx, name, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// forward runs one (sub-)batch on this device.
 // L is the image token count of every pass and plans the passes' token plans (nil entries
 // with image_embeds), both made by Model.Forward for the whole batch.
 func (r *replica) forward(ctx context.Context, in *Inputs, opts ForwardOptions, L int, plans []*imagePlan) (*Outputs, error) {
@@ -75,7 +123,7 @@ func (r *replica) forward(ctx context.Context, in *Inputs, opts ForwardOptions, 
 	if r.cache == nil {
 		return nil, fmt.Errorf("vilt: model closed")
 	}
-	e, err := r.executable(key)
+	e, err := r.executable(ctx, key)
 	if err != nil {
 		return nil, fmt.Errorf("vilt: build forward for %d×%d tokens: %w", B, S, err)
 	}
@@ -92,19 +140,6 @@ func (r *replica) forward(ctx context.Context, in *Inputs, opts ForwardOptions, 
 			tt[i] = int32(in.TokenTypeIDs[i])
 		}
 	}
-	idxText := make([]int32, B*S)
-	idxPool := make([]int32, B)
-	idxTextRows := make([]int32, B*T)
-	for i := range idxText {
-		idxText[i] = -1
-	}
-	for b := 0; b < B; b++ {
-		for t := 0; t < T; t++ {
-			idxText[b*S+t] = int32(b*T + t)
-			idxTextRows[b*T+t] = int32(b*S + t)
-		}
-		idxPool[b] = int32(b * S)
-	}
 	set := func(name string, v any) {
 		if err == nil {
 			err = e.SetInput(ctx, name, v)
@@ -115,11 +150,6 @@ func (r *replica) forward(ctx context.Context, in *Inputs, opts ForwardOptions, 
 		set("inputs_embeds", in.InputsEmbeds)
 	}
 	set("token_type_ids", tt)
-	set("idx_text", idxText)
-	set("idx_pool", idxPool)
-	if r.head == weights.HeadMLM || r.head == weights.HeadTokenClassification {
-		set("idx_text_rows", idxTextRows)
-	}
 	out := &Outputs{Tensors: map[string]*Tensor{}, SeqLen: S, ImageTokens: L}
 	P := cfg.PatchSize
 	for img := 0; img < in.NumImages; img++ {
@@ -202,19 +232,6 @@ func (r *replica) forward(ctx context.Context, in *Inputs, opts ForwardOptions, 
 		set(pfx+"idx_cls", idxCLS)
 		set(pfx+"mask_add", maskAdd)
 		out.ImageTokenMask = append(out.ImageTokenMask, tokMask)
-	}
-	if r.head == weights.HeadNLVR2 {
-		n := in.NumImages
-		for i := 0; i < n; i++ {
-			idx := make([]int32, B*n)
-			for j := range idx {
-				idx[j] = -1
-			}
-			for b := 0; b < B; b++ {
-				idx[b*n+i] = int32(b)
-			}
-			set(fmt.Sprintf("idx_concat%d", i), idx)
-		}
 	}
 	if err != nil {
 		return nil, err
