@@ -83,13 +83,34 @@ func (u *uploader) floats(name string, wantLen int) []float32 {
 	return v
 }
 
+// tensor streams a weight straight into device memory (no host copy of it is made).
 func (u *uploader) tensor(name string, shape ...int) graph.Tensor {
-	n := 1
-	for _, s := range shape {
-		n *= s
+	if u.err != nil {
+		return graph.Tensor{}
 	}
-	v := u.floats(name, n)
-	return u.upload(name, v, shape...)
+	src, err := u.m.Tensor(name)
+	if err != nil {
+		u.err = fmt.Errorf("weight %s: %w", name, err)
+		return graph.Tensor{}
+	}
+	t, err := graph.NewTensor(u.k.Device(), graph.F32, shape...)
+	if err != nil {
+		u.err = fmt.Errorf("upload %s: %w", name, err)
+		return graph.Tensor{}
+	}
+	if src.NumElements() != t.Len() {
+		t.Buf.Free()
+		u.err = fmt.Errorf("weight %s: %d values, want %d", name, src.NumElements(), t.Len())
+		return graph.Tensor{}
+	}
+	if err := u.k.Device().UploadFrom(u.ctx, t.Buf, t.Off, src.Reader(), t.Bytes()); err != nil {
+		t.Buf.Free()
+		u.err = fmt.Errorf("upload %s: %w", name, err)
+		return graph.Tensor{}
+	}
+	u.w.tensors = append(u.w.tensors, t)
+	u.w.bytes += t.Bytes()
+	return t
 }
 
 func (u *uploader) upload(name string, v []float32, shape ...int) graph.Tensor {
