@@ -23,5 +23,5 @@
 // truncated (with one warning) instead of being passed on to fail in the
 // model; TruncationError makes it an error instead.
 //
-// The package depends on nothing else in this repository.
+// Of this repository it uses only weights (the safetensors writer); it knows nothing of Vulkan.
 package processor
