@@ -49,32 +49,77 @@ func (k *Kernels) Attention(rec *gpu.Recorder, ctx, qkv, maskAdd Tensor, heads i
 	if b*heads > int(k.info.Limits.MaxComputeWorkGroupCount[1]) {
 		return fmt.Errorf("%s: %d batch×heads exceeds the device's grid", op, b*heads)
 	}
-	probsBind, err := k.dummy()
-	if err != nil {
-		return err
-	}
 	withProbs := probs != nil
 	if withProbs {
 		if err := checkShape(op, "probs", *probs, b, heads, s, s); err != nil {
 			return err
 		}
-		probsBind = probs.Binding()
 	}
-	wg, name := 64, "attention"
-	if k.info.Type == gpu.TypeCPU {
-		wg = 8 // one lavapipe subgroup: the workgroup's lanes share every K/V fetch
+	if qkv.Off%16 != 0 || ctx.Off%16 != 0 {
+		return fmt.Errorf("%s: qkv and ctx must start on 16-byte boundaries", op)
 	}
-	if k.texelSG {
-		// An 8-lane subgroup: each lane fetches one key of a block and the lanes exchange
-		// rows by shuffles (attention_sg; needs KB = workgroup = subgroup = 8).
-		wg, name = 8, "attention_sg"
+	c := k.choice
+	form := c.RegForm
+	row := s * h3 / 4 // texels of one batch item
+	limit, align := c.texelLimit(), c.texelAlign()
+	nb := regChunk(b, row, int(align/16), limit, 1)
+	if form == FormStorage || nb == 0 {
+		form, limit, align = FormStorage, c.storageLimit(), c.storageAlign()
+		nb = regChunk(b, row, int(align/16), limit, 1)
 	}
-	kern, err := k.kernel(name, []gpu.BindingKind{tex, rd, wr, wr}, 16,
-		gpu.SpecUint(0, uint32(wg)), gpu.SpecUint(1, uint32(d/4)), gpu.SpecUint(2, b2u(withProbs)), gpu.SpecUint(3, 8))
+	// ctx and probs are storage bindings of a chunk of the batch too.
+	sl := c.storageLimit() * 4
+	nb = min(nb, sl/(s*hid))
+	if withProbs {
+		nb = min(nb, sl/(heads*s*s))
+	}
+	if nb == 0 {
+		return fmt.Errorf("%s: one sequence of %d tokens exceeds the device's buffer views", op, s)
+	}
+	name, kind := "attention", tex
+	if form == FormStorage {
+		name, kind = "attention_reg", rd
+	}
+	wg, kb := c.AttnWG, 8
+	var reqSG uint32
+	if c.Subgroup > 0 {
+		name += "_sg"
+		kb = min(c.Subgroup, 16)
+		if c.RequireSubgroup {
+			reqSG = uint32(c.Subgroup)
+		}
+	}
+	kern, err := k.dev.Kernel(gpu.KernelSpec{Name: name, SPIRV: shaderCode(name), Bindings: []gpu.BindingKind{kind, rd, wr, wr},
+		PushSize: 8 * 4, RequiredSubgroupSize: reqSG,
+		Spec: []gpu.SpecConstant{gpu.SpecUint(0, uint32(wg)), gpu.SpecUint(1, uint32(d/4)), gpu.SpecUint(2, b2u(withProbs)),
+			gpu.SpecUint(3, uint32(kb)), gpu.SpecUint(4, uint32(max(c.Subgroup, 1)))}})
 	if err != nil {
 		return err
 	}
-	push := gpu.Push(uint32(s), uint32(hid/4), uint32(heads), float32(math.Sqrt(float64(d))))
-	grid := [3]uint32{uint32((s + wg - 1) / wg), uint32(b * heads), 1}
-	return rec.Dispatch(kern, grid, push, qkv.Binding(), maskAdd.Binding(), ctx.Binding(), probsBind)
+	dummy, err := k.dummy()
+	if err != nil {
+		return err
+	}
+	for b0 := 0; b0 < b; b0 += nb {
+		n := min(nb, b-b0)
+		qb, q0 := regView(qkv, b0*row, n*row, align)
+		bd := k.binder(op)
+		m0 := bd.add("maskAdd", maskAdd.View(b0*s, n, s))
+		c0 := bd.add("ctx", ctx.View(b0*s*hid, n, s, hid))
+		var p0 uint32
+		if withProbs {
+			p0 = bd.add("probs", probs.View(b0*heads*s*s, n, heads, s, s))
+		} else {
+			bd.binds = append(bd.binds, dummy)
+		}
+		if bd.err != nil {
+			return bd.err
+		}
+		push := gpu.Push(uint32(s), uint32(hid/4), uint32(heads), float32(math.Sqrt(float64(d))), q0, m0, c0/4, p0)
+		grid := [3]uint32{uint32((s + wg - 1) / wg), uint32(n * heads), 1}
+		if err := rec.Dispatch(kern, grid, push, append([]gpu.Binding{qb}, bd.binds...)...); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -61,10 +61,10 @@ func chooseGemmVariant(info gpu.DeviceInfo, override string) (GemmVariant, error
 }
 
 // GemmVariant reports the variant the kernels use for Linear layers.
-func (k *Kernels) GemmVariant() GemmVariant { return k.gemm }
+func (k *Kernels) GemmVariant() GemmVariant { return k.choice.Gemm }
 
 // SetGemmVariant changes the variant for weights uploaded from now on (tests, benchmarks).
-func (k *Kernels) SetGemmVariant(v GemmVariant) { k.gemm = v }
+func (k *Kernels) SetGemmVariant(v GemmVariant) { k.choice.Gemm = v }
 
 // Tile shapes of the variants.
 const (
@@ -104,34 +104,31 @@ func chooseTile(info gpu.DeviceInfo) TileConfig {
 	return TileSmall
 }
 
-// subgroupTexelOK reports whether gemm_texel_sg can run: its 8-invocation workgroup must be
-// exactly one subgroup (a fixed subgroup size of 8, as lavapipe has on AVX2/AVX-512) with
-// shuffles in compute shaders. Elsewhere the plain texel kernel runs.
-func subgroupTexelOK(info gpu.DeviceInfo) bool {
-	f := info.Features
-	if !f.SubgroupInCompute || f.SubgroupSize != 8 {
-		return false
+// SetTexelSubgroup turns the subgroup-shuffle forms of the register-tiled GEMM and of
+// attention on (at the size Choose picked for the device) or off (tests, benchmarks); they
+// stay off where the device cannot run them.
+func (k *Kernels) SetTexelSubgroup(on bool) {
+	c := k.choice
+	c.Subgroup, c.RequireSubgroup = 0, false
+	if on {
+		c.Subgroup, c.RequireSubgroup = chooseSubgroup(k.info.Features, k.info.Limits)
 	}
-	if f.MinSubgroupSize != 0 && (f.MinSubgroupSize != 8 || f.MaxSubgroupSize != 8) {
-		return false // a varying subgroup size could split the workgroup
-	}
-	for _, op := range f.SubgroupOperations {
-		if op == "shuffle" {
-			return true
-		}
-	}
-	return false
+	k.choice.Subgroup, k.choice.RequireSubgroup = c.Subgroup, c.RequireSubgroup
+	k.choice.RegTM, k.choice.RegTN, k.choice.RegLanes = regTile(c.Subgroup)
 }
 
-// SetTexelSubgroup turns the subgroup form of the texel GEMM on or off (tests, benchmarks);
-// it stays off where the device cannot run it.
-func (k *Kernels) SetTexelSubgroup(on bool) { k.texelSG = on && subgroupTexelOK(k.info) }
-
-// TexelSubgroup reports whether texel GEMMs use the subgroup form.
-func (k *Kernels) TexelSubgroup() bool { return k.texelSG }
+// TexelSubgroup reports whether the shuffle forms are on.
+func (k *Kernels) TexelSubgroup() bool { return k.choice.Subgroup > 0 }
 
 // SetTile forces the tiled variant's tile (tests, benchmarks).
-func (k *Kernels) SetTile(c TileConfig) { k.tile = c }
+func (k *Kernels) SetTile(c TileConfig) { k.choice.Tile = c }
+
+// SetForm forces the operand form of the register-tiled and element-wise kernels (tests,
+// benchmarks).
+func (k *Kernels) SetForm(f Form) {
+	k.choice.RegForm = f
+	k.choice.ElementwiseTexel = f == FormTexel
+}
 
 // Epilogue says what the GEMM applies to X·Wᵀ before it writes Y, in this order: + bias,
 // activation (GELU or tanh), + residual.
@@ -187,7 +184,7 @@ func (k *Kernels) UploadLinear(ctx context.Context, w []float32, bias []float32,
 	if bias != nil && len(bias) != n {
 		return nil, fmt.Errorf("upload linear: bias has %d values, want %d", len(bias), n)
 	}
-	l := &Linear{N: n, K: kdim, Variant: k.gemm}
+	l := &Linear{N: n, K: kdim, Variant: k.choice.Gemm}
 	if l.Variant == GemmTexel && kdim%4 != 0 {
 		l.Variant = GemmTiled
 	}
@@ -288,41 +285,19 @@ func (k *Kernels) Linear(rec *gpu.Recorder, y, x Tensor, l *Linear, epi Epilogue
 	} else {
 		epi &^= EpiBias
 	}
-	dummy, err := k.dummy()
-	if err != nil {
-		return err
-	}
-	res := dummy
+	var res *Tensor
 	if epi&EpiResidual != 0 {
 		if residual == nil || residual.Len() != m*l.N {
 			return fmt.Errorf("%s: residual must be %d×%d", op, m, l.N)
 		}
-		res = residual.Binding()
+		res = residual
 	}
-	bias := dummy
-	if l.Bias != nil {
-		bias = l.Bias.Binding()
+	if l.Variant == GemmTexel {
+		return k.linearReg(rec, y, x, l, epi, res)
 	}
-	switch l.Variant {
-	case GemmTexel:
-		name, tn := "gemm_texel", texelTN
-		if k.texelSG {
-			name, tn = "gemm_texel_sg", texelSGTN
-		}
-		kern, err := k.kernel(name, []gpu.BindingKind{tex, tex, rd, rd, wr}, 7*4,
-			gpu.SpecUint(0, texelTM), gpu.SpecUint(1, uint32(tn)), gpu.SpecUint(2, uint32(epi)))
-		if err != nil {
-			return err
-		}
-		groups := (l.N + 7) / 8
-		push := gpu.Push(uint32(m), uint32(l.N), uint32(l.K/4), uint32(l.K/4), uint32(l.N), uint32(l.N), uint32(groups))
-		grid := [3]uint32{uint32((groups + tn - 1) / tn), uint32((m + texelTM - 1) / texelTM), 1}
-		return rec.Dispatch(kern, grid, push, x.Binding(), l.W.Binding(), bias, res, y.Binding())
-	default:
-		return k.tiled(rec, y, x, l.W, bias, res, tiledArgs{
-			M: m, N: l.N, K: l.K, ldx: l.K, ldw: l.K, ldy: l.N, ldr: l.N, batch: 1, alpha: 1, epi: epi,
-		})
-	}
+	return k.tiled(rec, y, x, l.W, l.Bias, res, tiledArgs{
+		M: m, N: l.N, K: l.K, ldx: l.K, ldw: l.K, ldy: l.N, ldr: l.N, batch: 1, alpha: 1, epi: epi,
+	})
 }
 
 // tiledArgs are the shapes and strides (in elements) of one gemm_tiled dispatch.
@@ -336,10 +311,33 @@ type tiledArgs struct {
 	wt                 bool // W is [K,N]
 }
 
-func (k *Kernels) tiled(rec *gpu.Recorder, y, x, w Tensor, bias, res gpu.Binding, a tiledArgs) error {
-	vec4 := !a.wt && a.K%4 == 0 && a.ldx%4 == 0 && a.ldw%4 == 0 && a.bx%4 == 0 && a.bw%4 == 0
-	c := k.tile
-	kern, err := k.kernel("gemm_tiled", []gpu.BindingKind{rd, rd, rd, rd, wr}, 12*4,
+func (k *Kernels) tiled(rec *gpu.Recorder, y, x, w Tensor, bias, res *Tensor, a tiledArgs) error {
+	const op = "gemm"
+	bd := k.binder(op)
+	x0 := bd.add("x", x)
+	w0 := bd.add("w", w)
+	var b0, r0 uint32
+	dummy, err := k.dummy()
+	if err != nil {
+		return err
+	}
+	if bias != nil {
+		b0 = bd.add("bias", *bias)
+	} else {
+		bd.binds = append(bd.binds, dummy)
+	}
+	if res != nil {
+		r0 = bd.add("residual", *res)
+	} else {
+		bd.binds = append(bd.binds, dummy)
+	}
+	y0 := bd.add("y", y)
+	if bd.err != nil {
+		return bd.err
+	}
+	vec4 := !a.wt && a.K%4 == 0 && a.ldx%4 == 0 && a.ldw%4 == 0 && a.bx%4 == 0 && a.bw%4 == 0 && x0%4 == 0 && w0%4 == 0
+	c := k.choice.Tile
+	kern, err := k.kernel("gemm_tiled", []gpu.BindingKind{rd, rd, rd, rd, wr}, 17*4,
 		gpu.SpecUint(0, uint32(c.BM)), gpu.SpecUint(1, uint32(c.BN)), gpu.SpecUint(2, uint32(c.BK)),
 		gpu.SpecUint(3, uint32(c.TM)), gpu.SpecUint(4, uint32(c.TN)), gpu.SpecUint(5, uint32(a.epi)),
 		gpu.SpecUint(6, b2u(a.wt)), gpu.SpecUint(7, b2u(vec4)),
@@ -348,9 +346,9 @@ func (k *Kernels) tiled(rec *gpu.Recorder, y, x, w Tensor, bias, res gpu.Binding
 		return err
 	}
 	push := gpu.Push(uint32(a.M), uint32(a.N), uint32(a.K), uint32(a.ldx), uint32(a.ldw), uint32(a.ldy), uint32(a.ldr),
-		uint32(a.bx), uint32(a.bw), uint32(a.by), uint32(a.br), a.alpha)
+		uint32(a.bx), uint32(a.bw), uint32(a.by), uint32(a.br), a.alpha, x0, w0, y0, r0, b0)
 	grid := [3]uint32{uint32((a.N + c.BN - 1) / c.BN), uint32((a.M + c.BM - 1) / c.BM), uint32(a.batch)}
-	return rec.Dispatch(kern, grid, push, x.Binding(), w.Binding(), bias, res, y.Binding())
+	return rec.Dispatch(kern, grid, push, bd.binds...)
 }
 
 func b2u(b bool) uint32 {
@@ -416,11 +414,7 @@ func (k *Kernels) BatchedMatMul(rec *gpu.Recorder, y, x, w Tensor, o MatMulOpts)
 	if o.Batch > int(k.info.Limits.MaxComputeWorkGroupCount[2]) {
 		return fmt.Errorf("batched matmul: batch %d exceeds the device's %d", o.Batch, k.info.Limits.MaxComputeWorkGroupCount[2])
 	}
-	dummy, err := k.dummy()
-	if err != nil {
-		return err
-	}
-	return k.tiled(rec, y, x, w, dummy, dummy, tiledArgs{
+	return k.tiled(rec, y, x, w, nil, nil, tiledArgs{
 		M: o.M, N: o.N, K: o.K, ldx: o.LDX, ldw: o.LDW, ldy: o.LDY, ldr: o.LDY,
 		bx: o.StrideX, bw: o.StrideW, by: o.StrideY, batch: o.Batch, alpha: o.Alpha, wt: o.TransW,
 	})

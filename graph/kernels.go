@@ -3,7 +3,6 @@ package graph
 import (
 	"errors"
 	"fmt"
-	"os"
 	"sync"
 
 	"github.com/vilt-vk/vilt-vk/gpu"
@@ -14,11 +13,9 @@ import (
 // and limits once, and creates pipelines lazily (the device deduplicates them). Safe for
 // concurrent use; the Recorder passed to each op is not.
 type Kernels struct {
-	dev     *gpu.Device
-	info    gpu.DeviceInfo
-	gemm    GemmVariant
-	tile    TileConfig
-	texelSG bool // texel GEMMs exchange X rows by subgroup shuffles (see subgroupTexelOK)
+	dev    *gpu.Device
+	info   gpu.DeviceInfo
+	choice Choice
 
 	mu       sync.Mutex
 	dummyBuf *gpu.Buffer
@@ -27,15 +24,19 @@ type Kernels struct {
 // NewKernels prepares the op set for a device.
 func NewKernels(d *gpu.Device) (*Kernels, error) {
 	k := &Kernels{dev: d, info: d.Info()}
-	v, err := chooseGemmVariant(k.info, os.Getenv("VILT_GEMM_VARIANT"))
+	c, err := Choose(k.info, OverridesFromEnv())
 	if err != nil {
 		return nil, err
 	}
-	k.gemm = v
-	k.tile = chooseTile(k.info)
-	k.texelSG = subgroupTexelOK(k.info) && os.Getenv("VILT_GEMM_SUBGROUP") != "0"
+	k.choice = c
 	return k, nil
 }
+
+// Choice is what the kernels chose for the device.
+func (k *Kernels) Choice() Choice { return k.choice }
+
+// shaderCode returns an embedded shader's SPIR-V (names are fixed at compile time).
+func shaderCode(name string) []byte { return shaders.MustGet(name) }
 
 // Device is the device the kernels run on.
 func (k *Kernels) Device() *gpu.Device { return k.dev }

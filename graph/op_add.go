@@ -14,7 +14,7 @@ import (
 // elements per invocation through texel buffers, when sizes are multiples of 4 and the
 // tensors start on 16-byte boundaries).
 func (k *Kernels) Add(rec *gpu.Recorder, dst, a, b Tensor) error {
-	return k.add(rec, dst, a, b, true)
+	return k.add(rec, dst, a, b, k.choice.ElementwiseTexel)
 }
 
 func (k *Kernels) add(rec *gpu.Recorder, dst, a, b Tensor, allowTexel bool) error {

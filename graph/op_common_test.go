@@ -156,7 +156,22 @@ func checkPath(t testing.TB, k *Kernels, want string, fn func(rec *gpu.Recorder)
 // texelPath names the kernel an op should pick: base+"_tex" when the texel variant is
 // allowed and applicable.
 func texelPath(base string, texel, applicable bool) string {
-	if texel && applicable {
+	return texelPathIf(base, texel && applicable)
+}
+
+// texelFits reports whether every tensor can be bound as one texel view on k's device (a
+// device with a small maxTexelBufferElements takes the scalar path for large tensors).
+func texelFits(k *Kernels, ts ...Tensor) bool {
+	for _, t := range ts {
+		if _, _, ok := k.texelAt(t); !ok {
+			return false
+		}
+	}
+	return true
+}
+
+func texelPathIf(base string, texel bool) string {
+	if texel {
 		return base + "_tex"
 	}
 	return base

@@ -20,7 +20,7 @@ import (
 // With H % 4 == 0 and 16-byte aligned tables and output, the tables are read through texel
 // buffers, 4 elements per invocation (embed_text_tex.comp).
 func (k *Kernels) TextEmbedding(rec *gpu.Recorder, dst, word, segment, pos, ids, typeIDs Tensor) error {
-	return k.textEmbedding(rec, dst, word, segment, pos, ids, typeIDs, true)
+	return k.textEmbedding(rec, dst, word, segment, pos, ids, typeIDs, k.choice.ElementwiseTexel)
 }
 
 func (k *Kernels) textEmbedding(rec *gpu.Recorder, dst, word, segment, pos, ids, typeIDs Tensor, allowTexel bool) error {

@@ -16,7 +16,7 @@ import (
 // bit for bit; F32 rows whose width is a multiple of 4 go through texel fetches, 4 per
 // invocation (values unchanged, though a device may flush denormals). idx is I32, any shape.
 func (k *Kernels) GatherRows(rec *gpu.Recorder, dst Tensor, dstRow0 int, src, idx Tensor) error {
-	return k.gather(rec, "gather_rows", dst, dstRow0, src, idx, 0, true)
+	return k.gather(rec, "gather_rows", dst, dstRow0, src, idx, 0, k.choice.ElementwiseTexel)
 }
 
 // Embedding records dst[i, :] = table[ids[i], :] for the int32 ids (word, text-position,
@@ -31,7 +31,7 @@ func (k *Kernels) Embedding(rec *gpu.Recorder, dst, table, ids Tensor) error {
 	if dst.Rows() != ids.Len() {
 		return fmt.Errorf("%s: dst %v has %d rows for %d ids %v", op, dst.Shape, dst.Rows(), ids.Len(), ids.Shape)
 	}
-	return k.gather(rec, op, dst, 0, table, ids, 1, true)
+	return k.gather(rec, op, dst, 0, table, ids, 1, k.choice.ElementwiseTexel)
 }
 
 // gather records gather_rows_tex (float32 rows of a multiple of 4 wide, 16-byte aligned: 4

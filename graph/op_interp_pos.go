@@ -15,7 +15,7 @@ import (
 // knows the pixel masks can upload them instead. With D % 4 == 0 and 16-byte aligned grid and
 // output, 4 channels per invocation are read through a texel buffer (interp_pos_tex.comp).
 func (k *Kernels) InterpPosEmbed(rec *gpu.Recorder, dst, grid, sizes Tensor) error {
-	return k.interpPosEmbed(rec, dst, grid, sizes, true)
+	return k.interpPosEmbed(rec, dst, grid, sizes, k.choice.ElementwiseTexel)
 }
 
 func (k *Kernels) interpPosEmbed(rec *gpu.Recorder, dst, grid, sizes Tensor, allowTexel bool) error {

@@ -15,7 +15,7 @@ import (
 // When N % 4 == 0 and the tensors start on 16-byte boundaries, x, w and b are read through
 // texel buffers (layernorm_tex.comp, several times faster on lavapipe).
 func (k *Kernels) LayerNorm(rec *gpu.Recorder, dst, x, w, b Tensor, eps float32) error {
-	return k.layerNorm(rec, dst, x, w, b, eps, true)
+	return k.layerNorm(rec, dst, x, w, b, eps, k.choice.ElementwiseTexel)
 }
 
 func (k *Kernels) layerNorm(rec *gpu.Recorder, dst, x, w, b Tensor, eps float32, allowTexel bool) error {

@@ -12,7 +12,7 @@ import (
 // invocation per row, three plain passes; rows of at most 65536 elements. x is read through a
 // texel buffer (softmax_tex.comp) whenever its view can be bound as one, for any N.
 func (k *Kernels) Softmax(rec *gpu.Recorder, dst, x Tensor) error {
-	return k.softmax(rec, dst, x, true)
+	return k.softmax(rec, dst, x, k.choice.ElementwiseTexel)
 }
 
 // texelAtAny binds t as a texel buffer from the 16-byte boundary at or below its start and

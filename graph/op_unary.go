@@ -8,12 +8,12 @@ import (
 // everywhere; relative error < 1e-6 on -10..10). dst and x are float32 with the same element
 // count (shapes may differ; x itself is allowed: in place).
 func (k *Kernels) GELU(rec *gpu.Recorder, dst, x Tensor) error {
-	return k.unary(rec, "gelu", dst, x, true)
+	return k.unary(rec, "gelu", dst, x, k.choice.ElementwiseTexel)
 }
 
 // Tanh records dst = tanh(x) element-wise (the pooler's activation), like GELU.
 func (k *Kernels) Tanh(rec *gpu.Recorder, dst, x Tensor) error {
-	return k.unary(rec, "tanh", dst, x, true)
+	return k.unary(rec, "tanh", dst, x, k.choice.ElementwiseTexel)
 }
 
 // unary records an element-wise kernel: the texel variant (<op>_tex, 4 elements per

@@ -1,4 +1,5 @@
 #version 450
+#extension GL_EXT_samplerless_texture_functions : require
 // embed_text_tex: embed_text.comp for hidden % 4 == 0 with the three tables read as RGBA32F
 // texels and Y written as vec4. One invocation per (token, chunk of CHUNK texels), so the ids
 // are loaded and the index arithmetic done once per chunk. nitems counts those items;
@@ -10,9 +11,9 @@ layout(push_constant) uniform P {
 	uint nitems; uint hidden4; uint seq; uint vocab; uint types;
 	uint wo4; uint so4; uint po4; uint io; uint to; uint yo4;
 } p;
-layout(binding = 0) uniform samplerBuffer Word;
-layout(binding = 1) uniform samplerBuffer Seg;
-layout(binding = 2) uniform samplerBuffer Pos;
+layout(binding = 0) uniform textureBuffer Word;
+layout(binding = 1) uniform textureBuffer Seg;
+layout(binding = 2) uniform textureBuffer Pos;
 layout(std430, binding = 3) readonly buffer Ids { int ids[]; };
 layout(std430, binding = 4) readonly buffer TT { int tt[]; };
 layout(std430, binding = 5) writeonly buffer Y { vec4 y[]; };

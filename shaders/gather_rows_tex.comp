@@ -1,4 +1,5 @@
 #version 450
+#extension GL_EXT_samplerless_texture_functions : require
 // gather_rows_tex: gather_rows.comp for float32 rows with width % 4 == 0: X read as RGBA32F
 // texels, Y written as vec4. One invocation per (row, chunk of CHUNK texels), so the index
 // arithmetic is paid once per chunk. nitems counts those items; width4, xo4 and yo4 count
@@ -10,7 +11,7 @@ layout(local_size_x_id = 0) in;
 layout(push_constant) uniform P {
 	uint nitems; uint width4; uint xrows; uint row0; uint xo4; uint yo4; uint io; uint mode;
 } p;
-layout(binding = 0) uniform samplerBuffer X;
+layout(binding = 0) uniform textureBuffer X;
 layout(std430, binding = 1) readonly buffer I { int idx[]; };
 layout(std430, binding = 2) buffer Y { vec4 y[]; };
 const uint CHUNK = 16u;

@@ -5,7 +5,9 @@
 //
 // X is [M,K] (row stride ldx). W is the PyTorch Linear weight [N,K] (row stride ldw) or, with
 // WT = 1, a [K,N] matrix (as V in attention's P·V). Batched: workgroup z is the batch index,
-// with element strides bx, bw, by between batches (0 to share an operand).
+// with element strides bx, bw, by between batches (0 to share an operand). x0, w0, y0, r0 and
+// b0 are the operands' element offsets in their bindings (binding offsets are aligned down to
+// minStorageBufferOffsetAlignment, so tensors may start anywhere).
 // Workgroup: (BN/TN)·(BM/TM) invocations = 128 with the defaults (within every device's minimum).
 // Shared memory: (BM + BN)·BK·4 bytes = 8 KiB with the defaults.
 #extension GL_EXT_control_flow_attributes : require
@@ -27,6 +29,7 @@ layout(push_constant) uniform P {
 	uint ldx, ldw, ldy, ldr;
 	uint bx, bw, by, br;
 	float alpha;
+	uint x0, w0, y0, r0, b0;
 } p;
 
 layout(std430, binding = 0) readonly buffer X { float x[]; };
@@ -48,7 +51,7 @@ void main() {
 	const uint m0 = gl_WorkGroupID.y * BM;
 	const uint n0 = gl_WorkGroupID.x * BN;
 	const uint batch = gl_WorkGroupID.z;
-	const uint xoff = batch * p.bx, woff = batch * p.bw;
+	const uint xoff = p.x0 + batch * p.bx, woff = p.w0 + batch * p.bw;
 
 	float acc[TM][TN];
 	[[unroll]] for (uint i = 0; i < TM; i++)
@@ -114,11 +117,11 @@ void main() {
 			uint n = n0 + tx * TN + j;
 			if (n >= p.N) continue;
 			float v = acc[i][j] * p.alpha;
-			if ((EPI & EPI_BIAS) != 0u) v += bias[n];
+			if ((EPI & EPI_BIAS) != 0u) v += bias[p.b0 + n];
 			if ((EPI & EPI_GELU) != 0u) v = gelu_acc(v);
 			if ((EPI & EPI_TANH) != 0u) v = tanh_f(v);
-			if ((EPI & EPI_RESIDUAL) != 0u) v += res[batch * p.br + m * p.ldr + n];
-			y[batch * p.by + m * p.ldy + n] = v;
+			if ((EPI & EPI_RESIDUAL) != 0u) v += res[p.r0 + batch * p.br + m * p.ldr + n];
+			y[p.y0 + batch * p.by + m * p.ldy + n] = v;
 		}
 	}
 }

@@ -1,4 +1,5 @@
 #version 450
+#extension GL_EXT_samplerless_texture_functions : require
 // im2col_tex: im2col.comp for P % 4 == 0 and W % 4 == 0: pixels read as RGBA32F texels (4
 // horizontally adjacent pixels of one patch row) and Y written as vec4. One invocation per
 // (patch, channel, patch row): it copies the row's P/4 texels, so the index arithmetic
@@ -9,7 +10,7 @@ layout(local_size_x_id = 0) in;
 layout(push_constant) uniform P {
 	uint nrows; uint c; uint h; uint w; uint psz; uint hp; uint wp; uint xo4; uint yo4;
 } p;
-layout(binding = 0) uniform samplerBuffer X;
+layout(binding = 0) uniform textureBuffer X;
 layout(std430, binding = 1) writeonly buffer Y { vec4 y[]; };
 void main() {
 	uint e = flat_index();

@@ -1,4 +1,5 @@
 #version 450
+#extension GL_EXT_samplerless_texture_functions : require
 // interp_pos_tex: interp_pos.comp for D % 4 == 0: the grid read as RGBA32F texels and Y
 // written as vec4. One invocation per (sample, row, column, chunk of CHUNK texels), so the
 // index and weight arithmetic (integer divisions are slow on CPU drivers) is paid once per
@@ -10,7 +11,7 @@ layout(push_constant) uniform P {
 	uint nitems; uint d4; uint hp; uint wp; uint pd; uint go4; uint so; uint yo4;
 } p;
 const uint CHUNK = 16u;
-layout(binding = 0) uniform samplerBuffer G;
+layout(binding = 0) uniform textureBuffer G;
 layout(std430, binding = 1) readonly buffer S { int sizes[]; };
 layout(std430, binding = 2) writeonly buffer Y { vec4 y[]; };
 

@@ -1,4 +1,5 @@
 #version 450
+#extension GL_EXT_samplerless_texture_functions : require
 // layernorm_tex: layernorm.comp with X, W and B read through RGBA32F uniform texel buffers
 // (vectorised fetches: much faster than storage-buffer loads on CPU drivers such as
 // lavapipe) and Y written as vec4. Needs n % 4 == 0 and every element offset (xo, yo, wo, bo,
@@ -11,9 +12,9 @@ layout(local_size_x_id = 0) in;
 layout(push_constant) uniform P {
 	uint rows; uint n; uint xo; uint yo; uint wo; uint bo; float eps; float inv_n;
 } p;
-layout(binding = 0) uniform samplerBuffer X;
-layout(binding = 1) uniform samplerBuffer W;
-layout(binding = 2) uniform samplerBuffer B;
+layout(binding = 0) uniform textureBuffer X;
+layout(binding = 1) uniform textureBuffer W;
+layout(binding = 2) uniform textureBuffer B;
 layout(std430, binding = 3) buffer Y { vec4 y[]; };
 
 void main() {

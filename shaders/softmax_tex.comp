@@ -1,4 +1,5 @@
 #version 450
+#extension GL_EXT_samplerless_texture_functions : require
 // softmax_tex: softmax.comp with X read through an RGBA32F texel buffer (vectorised fetches,
 // much faster than storage-buffer loads on lavapipe) for rows of any width n and any start:
 // each row is split into a head (up to the first 16-byte boundary), whole texels, and a tail;
@@ -9,7 +10,7 @@
 #include "common.glsl"
 layout(local_size_x_id = 0) in;
 layout(push_constant) uniform P { uint rows; uint n; uint xo; uint yo; } p;
-layout(binding = 0) uniform samplerBuffer X;
+layout(binding = 0) uniform textureBuffer X;
 layout(std430, binding = 1) buffer Y { float y[]; };
 
 float xat(uint i) { return texelFetch(X, int(i >> 2u))[i & 3u]; }
