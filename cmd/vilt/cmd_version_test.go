@@ -64,17 +64,20 @@ func TestVersionReportsRevision(t *testing.T) {
 	}
 	root := git(".", "rev-parse", "--show-toplevel")
 	head := git(root, "rev-parse", "HEAD")
+	bin := filepath.Join(t.TempDir(), "vilt")
+	// -buildvcs=auto overrides a GOFLAGS=-buildvcs=false in the environment or go env.
+	args := []string{"build", "-buildvcs=auto", "-o", bin}
 	src := root
 	if fi, err := os.Stat(filepath.Join(root, ".git")); err != nil || !fi.IsDir() {
 		// The go command stamps VCS information only where .git is a directory, not in a
-		// git worktree (.git is a file there): build a clone of HEAD instead.
+		// git worktree (.git is a file there): build a clone of HEAD instead, with -trimpath
+		// so the build cache serves it although the clone's path is new.
 		src = filepath.Join(t.TempDir(), "src")
 		git(root, "clone", "-q", "--shared", root, src)
+		args = append(args, "-trimpath")
 	}
 	dirtyBefore := git(src, "status", "--porcelain") != ""
-	bin := filepath.Join(t.TempDir(), "vilt")
-	// -buildvcs=auto overrides a GOFLAGS=-buildvcs=false in the environment or go env.
-	build := exec.Command("go", "build", "-buildvcs=auto", "-trimpath", "-o", bin, "./cmd/vilt")
+	build := exec.Command("go", append(args, "./cmd/vilt")...)
 	build.Dir = src
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
