@@ -54,12 +54,12 @@ func ExamplePipeline_VQA() {
 		log.Fatal(err)
 	}
 	for _, a := range answers[0] { // one image × one question
-		fmt.Printf("%.2f %s\n", a.Score, a.Answer)
+		fmt.Printf("%.3f %s\n", a.Score, a.Answer)
 	}
 	// Output:
-	// 0.78 dog
-	// 0.76 red
-	// 0.68 no
+	// 0.775 dog
+	// 0.758 red
+	// 0.682 no
 }
 
 // Forward runs the model on preprocessed inputs and returns transformers' outputs by name.
