@@ -1,7 +1,7 @@
 # vilt-vk: ViLT inference on Vulkan compute.
 #
 #   make setup          install the Debian packages the project needs (Vulkan loader, lavapipe,
-#                       validation layers, shader compiler)
+#                       validation layers, shader compiler; promtool for the metrics test)
 #   make demo           build and run the main job (VQA on the shipped demo model)
 #   make tinymodel      regenerate testdata/tiny-vilt-vqa, the demo model (random weights)
 #   make test           the test suite (validation layer on) + race tests of the runtime
@@ -25,8 +25,23 @@ setup:
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
 	else echo "all packages present"; fi
 
+# promtool lints the server's /metrics in the serve tests. Only that binary is unpacked from
+# Debian's prometheus package into /usr/local/bin: installing the package would pull 96 MB and
+# start a Prometheus server on :9090.
+.PHONY: setup-promtool
+setup: setup-promtool
+setup-promtool:
+	@if command -v promtool >/dev/null; then echo "promtool present"; else \
+	  echo "installing promtool (from Debian's prometheus package)"; \
+	  d=$$(mktemp -d) && chmod 0777 $$d && cd $$d && \
+	  $(SUDO) apt-get update -qq && apt-get download -qq prometheus && \
+	  dpkg-deb --fsys-tarfile prometheus_*.deb | tar -xO ./usr/bin/promtool > promtool && \
+	  $(SUDO) install -m 0755 promtool /usr/local/bin/promtool && cd / && rm -rf $$d; fi
+
+# -trimpath: no build-machine paths in the binary. -buildvcs=auto: stamp the git revision
+# (`vilt version`) even where go env sets GOFLAGS=-buildvcs=false.
 build:
-	$(GO) build -o $(BIN) ./cmd/vilt
+	$(GO) build -trimpath -buildvcs=auto -o $(BIN) ./cmd/vilt
 
 demo: build
 	./$(BIN) vqa --model testdata/tiny-vilt-vqa --image testdata/tiny-vilt-vqa/example.png --question "How many cats are there?"

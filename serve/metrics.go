@@ -1,167 +1,137 @@
 package serve
 
 import (
-	"fmt"
-	"io"
-	"math"
-	"sort"
+	"net/http"
 	"strconv"
-	"strings"
-	"sync"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/vilt-vk/vilt-vk/internal/buildinfo"
 )
 
-// histogram is a Prometheus histogram (cumulative buckets written at exposition).
-type histogram struct {
-	bounds []float64
-	counts []uint64 // per bucket, not cumulative; the last is +Inf
-	sum    float64
-	n      uint64
-}
-
-func newHistogram(bounds ...float64) *histogram {
-	return &histogram{bounds: bounds, counts: make([]uint64, len(bounds)+1)}
-}
-
-func (h *histogram) observe(v float64) {
-	i := sort.SearchFloat64s(h.bounds, v) // first bound >= v
-	h.counts[i]++
-	h.sum += v
-	h.n++
-}
-
-func (h *histogram) write(w io.Writer, name, labels string) {
-	var cum uint64
-	sep := ""
-	if labels != "" {
-		sep = ","
-	}
-	for i, b := range h.bounds {
-		cum += h.counts[i]
-		fmt.Fprintf(w, "%s_bucket{%s%sle=\"%s\"} %d\n", name, labels, sep, formatFloat(b), cum)
-	}
-	cum += h.counts[len(h.bounds)]
-	fmt.Fprintf(w, "%s_bucket{%s%sle=\"+Inf\"} %d\n", name, labels, sep, cum)
-	if labels != "" {
-		labels = "{" + labels + "}"
-	}
-	fmt.Fprintf(w, "%s_sum%s %s\n", name, labels, formatFloat(h.sum))
-	fmt.Fprintf(w, "%s_count%s %d\n", name, labels, h.n)
-}
-
-func formatFloat(v float64) string {
-	if math.IsInf(v, 1) {
-		return "+Inf"
-	}
-	return strconv.FormatFloat(v, 'g', -1, 64)
-}
+// build is the running binary's version: the vilt_build_info metric and the Server header.
+var build = buildinfo.Read()
 
 var latencyBounds = []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30}
 
-// metrics are the server's counters, exposed in Prometheus text format.
+// metrics are the server's Prometheus metrics. They live on a registry of the server's own,
+// not the global default one, so several servers in one process (tests, an embedding
+// program) neither collide nor publish each other's counts. The registry also carries the
+// standard go_* and process_* collectors every Prometheus user expects.
 type metrics struct {
-	mu       sync.Mutex
-	requests map[[2]string]uint64 // (route, code)
-	latency  map[string]*histogram
-	batch    *histogram
-	forward  *histogram
-	batchErr uint64
-	examples uint64
+	reg      *prometheus.Registry
+	handler  http.Handler
+	requests *prometheus.CounterVec   // route, code
+	latency  *prometheus.HistogramVec // route
+	batch    prometheus.Histogram
+	forward  prometheus.Histogram
+	examples prometheus.Counter
+	batchErr prometheus.Counter
 }
 
 func newMetrics() *metrics {
-	return &metrics{
-		requests: map[[2]string]uint64{},
-		latency:  map[string]*histogram{},
-		batch:    newHistogram(1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64),
-		forward:  newHistogram(latencyBounds...),
+	m := &metrics{
+		reg: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vilt_http_requests_total", Help: "HTTP requests by route and status code.",
+		}, []string{"route", "code"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "vilt_http_request_duration_seconds", Help: "Request latency by route.", Buckets: latencyBounds,
+		}, []string{"route"}),
+		batch: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "vilt_batch_size", Help: "Examples per model forward (dynamic batching).",
+			Buckets: []float64{1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64},
+		}),
+		forward: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "vilt_forward_duration_seconds", Help: "Duration of one batched forward.", Buckets: latencyBounds,
+		}),
+		examples: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "vilt_examples_total", Help: "Examples (image-text pairs) run.",
+		}),
+		batchErr: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "vilt_batch_errors_total", Help: "Batched forwards that failed.",
+		}),
 	}
+	info := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "vilt_build_info", Help: "Always 1; the labels name the running build.",
+		ConstLabels: prometheus.Labels{"version": build.Version, "revision": build.Revision, "goversion": build.GoVersion},
+	})
+	info.Set(1)
+	m.reg.MustRegister(m.requests, m.latency, m.batch, m.forward, m.examples, m.batchErr, info,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.handler = promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+	return m
 }
 
 func (m *metrics) request(route string, code int, d time.Duration) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.requests[[2]string{route, strconv.Itoa(code)}]++
-	h, ok := m.latency[route]
-	if !ok {
-		h = newHistogram(latencyBounds...)
-		m.latency[route] = h
-	}
-	h.observe(d.Seconds())
+	m.requests.WithLabelValues(route, strconv.Itoa(code)).Inc()
+	m.latency.WithLabelValues(route).Observe(d.Seconds())
 }
 
 func (m *metrics) batchDone(size int, d time.Duration, err error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.batch.observe(float64(size))
-	m.forward.observe(d.Seconds())
-	m.examples += uint64(size)
+	m.batch.Observe(float64(size))
+	m.forward.Observe(d.Seconds())
+	m.examples.Add(float64(size))
 	if err != nil {
-		m.batchErr++
+		m.batchErr.Inc()
 	}
 }
 
-// gauge is one extra sample written with the metrics.
-type gauge struct {
-	name, help, labels string
-	value              float64
+// watch exports the state of s (readiness, queue, device memory), read at each scrape.
+func (m *metrics) watch(s *Server) { m.reg.MustRegister(stateCollector{s}) }
+
+func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
+	s.metrics.handler.ServeHTTP(w, r)
 }
 
-func (m *metrics) write(w io.Writer, gauges []gauge) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	fmt.Fprintln(w, "# HELP vilt_http_requests_total HTTP requests by route and status code.")
-	fmt.Fprintln(w, "# TYPE vilt_http_requests_total counter")
-	keys := make([][2]string, 0, len(m.requests))
-	for k := range m.requests {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool {
-		if keys[i][0] != keys[j][0] {
-			return keys[i][0] < keys[j][0]
-		}
-		return keys[i][1] < keys[j][1]
-	})
-	for _, k := range keys {
-		fmt.Fprintf(w, "vilt_http_requests_total{route=%q,code=%q} %d\n", k[0], k[1], m.requests[k])
-	}
-	fmt.Fprintln(w, "# HELP vilt_http_request_duration_seconds Request latency by route.")
-	fmt.Fprintln(w, "# TYPE vilt_http_request_duration_seconds histogram")
-	routes := make([]string, 0, len(m.latency))
-	for r := range m.latency {
-		routes = append(routes, r)
-	}
-	sort.Strings(routes)
-	for _, r := range routes {
-		m.latency[r].write(w, "vilt_http_request_duration_seconds", fmt.Sprintf("route=%q", r))
-	}
-	fmt.Fprintln(w, "# HELP vilt_batch_size Examples per model forward (dynamic batching).")
-	fmt.Fprintln(w, "# TYPE vilt_batch_size histogram")
-	m.batch.write(w, "vilt_batch_size", "")
-	fmt.Fprintln(w, "# HELP vilt_forward_duration_seconds Duration of one batched forward.")
-	fmt.Fprintln(w, "# TYPE vilt_forward_duration_seconds histogram")
-	m.forward.write(w, "vilt_forward_duration_seconds", "")
-	fmt.Fprintln(w, "# HELP vilt_examples_total Examples (image-text pairs) run.")
-	fmt.Fprintln(w, "# TYPE vilt_examples_total counter")
-	fmt.Fprintf(w, "vilt_examples_total %d\n", m.examples)
-	fmt.Fprintln(w, "# HELP vilt_batch_errors_total Batched forwards that failed.")
-	fmt.Fprintln(w, "# TYPE vilt_batch_errors_total counter")
-	fmt.Fprintf(w, "vilt_batch_errors_total %d\n", m.batchErr)
-	last := ""
-	for _, g := range gauges {
-		if g.name != last {
-			fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s gauge\n", g.name, g.help, g.name)
-			last = g.name
-		}
-		if g.labels != "" {
-			fmt.Fprintf(w, "%s{%s} %s\n", g.name, g.labels, formatFloat(g.value))
-		} else {
-			fmt.Fprintf(w, "%s %s\n", g.name, formatFloat(g.value))
-		}
+var (
+	readyDesc    = prometheus.NewDesc("vilt_ready", "1 when the model is loaded and the server takes requests.", nil, nil)
+	inflightDesc = prometheus.NewDesc("vilt_requests_in_flight", "Task requests being handled.", nil, nil)
+	depthDesc    = prometheus.NewDesc("vilt_queue_depth", "Examples waiting for a forward.", nil, nil)
+	capDesc      = prometheus.NewDesc("vilt_queue_capacity", "Examples the queue holds at most.", nil, nil)
+	deviceLabels = []string{"device", "name"}
+	memUsedDesc  = prometheus.NewDesc("vilt_device_memory_used_bytes", "Device memory in use.", deviceLabels, nil)
+	memResDesc   = prometheus.NewDesc("vilt_device_memory_reserved_bytes", "Device memory allocated from the driver.", deviceLabels, nil)
+	memPeakDesc  = prometheus.NewDesc("vilt_device_memory_peak_bytes", "Peak device memory in use.", deviceLabels, nil)
+)
+
+// stateCollector reads the server's gauges when scraped.
+type stateCollector struct{ s *Server }
+
+func (c stateCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{readyDesc, inflightDesc, depthDesc, capDesc, memUsedDesc, memResDesc, memPeakDesc} {
+		ch <- d
 	}
 }
 
-// promLabel quotes a label value.
-func promLabel(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(s)
+func (c stateCollector) Collect(ch chan<- prometheus.Metric) {
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+	}
+	p, b := c.s.state()
+	ready := 0.0
+	if p != nil && !c.s.draining.Load() {
+		ready = 1
+	}
+	gauge(readyDesc, ready)
+	gauge(inflightDesc, float64(c.s.inflight.Load()))
+	if b != nil {
+		gauge(depthDesc, float64(b.Depth()))
+		gauge(capDesc, float64(b.Capacity()))
+	} else {
+		gauge(depthDesc, 0)
+	}
+	if p == nil {
+		return
+	}
+	for i, d := range p.Model.Devices() {
+		st := d.MemoryStats()
+		lv := []string{strconv.Itoa(i), d.Info().Name}
+		gauge(memUsedDesc, float64(st.Used), lv...)
+		gauge(memResDesc, float64(st.Reserved), lv...)
+		gauge(memPeakDesc, float64(st.Peak), lv...)
+	}
 }

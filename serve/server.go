@@ -121,6 +121,7 @@ func New(p *vilt.Pipeline, opts Options) *Server {
 	s.mux.HandleFunc("POST /v1/fill-mask", s.task("fill-mask", s.fillMask))
 	s.mux.HandleFunc("POST /v1/nlvr2", s.task("nlvr2", s.nlvr2))
 	s.mux.HandleFunc("POST /v1/rank", s.task("rank", s.rank))
+	s.metrics.watch(s)
 	if p != nil {
 		s.SetPipeline(p)
 	}
@@ -158,7 +159,10 @@ func (s *Server) Close() {
 }
 
 // ServeHTTP implements http.Handler.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Server", build.Product())
+	s.mux.ServeHTTP(w, r)
+}
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -179,40 +183,6 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	default:
 		fmt.Fprintf(w, "ready: %s (%s) on %s\n", p.Dir, p.Model.Head, strings.Join(p.Model.LoadInfo().Devices, ", "))
 	}
-}
-
-func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-	p, b := s.state()
-	var gs []gauge
-	ready := 0.0
-	if p != nil && !s.draining.Load() {
-		ready = 1
-	}
-	gs = append(gs, gauge{name: "vilt_ready", help: "1 when the model is loaded and the server takes requests.", value: ready})
-	gs = append(gs, gauge{name: "vilt_requests_in_flight", help: "Task requests being handled.", value: float64(s.inflight.Load())})
-	if b != nil {
-		gs = append(gs, gauge{name: "vilt_queue_depth", help: "Examples waiting for a forward.", value: float64(b.Depth())})
-		gs = append(gs, gauge{name: "vilt_queue_capacity", help: "Examples the queue holds at most.", value: float64(b.Capacity())})
-	} else {
-		gs = append(gs, gauge{name: "vilt_queue_depth", help: "Examples waiting for a forward.", value: 0})
-	}
-	if p != nil {
-		for i, d := range p.Model.Devices() {
-			st := d.MemoryStats()
-			lb := fmt.Sprintf("device=\"%d\",name=\"%s\"", i, promLabel(d.Info().Name))
-			gs = append(gs, gauge{name: "vilt_device_memory_used_bytes", help: "Device memory in use.", labels: lb, value: float64(st.Used)})
-		}
-		for i, d := range p.Model.Devices() {
-			lb := fmt.Sprintf("device=\"%d\",name=\"%s\"", i, promLabel(d.Info().Name))
-			gs = append(gs, gauge{name: "vilt_device_memory_reserved_bytes", help: "Device memory allocated from the driver.", labels: lb, value: float64(d.MemoryStats().Reserved)})
-		}
-		for i, d := range p.Model.Devices() {
-			lb := fmt.Sprintf("device=\"%d\",name=\"%s\"", i, promLabel(d.Info().Name))
-			gs = append(gs, gauge{name: "vilt_device_memory_peak_bytes", help: "Peak device memory in use.", labels: lb, value: float64(d.MemoryStats().Peak)})
-		}
-	}
-	s.metrics.write(w, gs)
 }
 
 // httpError is an error with a status code.

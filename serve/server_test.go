@@ -166,7 +166,7 @@ func TestServerVQALoad(t *testing.T) {
 	if n1 >= n {
 		t.Errorf("no batch had more than one example (%v batches)", n)
 	}
-	if got := m[`vilt_http_requests_total{route="/v1/vqa",code="200"}`]; got != float64(clients*perClient+len(imgs)*len(qs)) {
+	if got := m[`vilt_http_requests_total{code="200",route="/v1/vqa"}`]; got != float64(clients*perClient+len(imgs)*len(qs)) {
 		t.Errorf("requests_total 200 = %v", got)
 	}
 	for _, name := range []string{"vilt_queue_depth", `vilt_http_request_duration_seconds_count{route="/v1/vqa"}`, "vilt_ready"} {
