@@ -235,7 +235,7 @@ func (p *Pipeline) RunExamplesPadded(ctx context.Context, ex []Example, textMult
 func SplitOutputs(out *Outputs, B, T int, ex []Example, head weights.Head) []*Outputs {
 	res := make([]*Outputs, B)
 	for b := range res {
-		o := &Outputs{Tensors: map[string]*Tensor{}, SeqLen: out.SeqLen, ImageTokens: out.ImageTokens}
+		o := &Outputs{Tensors: map[string]*Tensor{}, SeqLen: out.SeqLen, ImageTokens: out.ImageTokens, PassImageTokens: out.PassImageTokens}
 		want := ex[b].Outputs
 		if want == nil {
 			want = DefaultExampleOutputs
