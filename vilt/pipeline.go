@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"path/filepath"
 	"sort"
 
 	"github.com/vilt-vk/vilt-vk/gpu"
@@ -31,6 +32,9 @@ type Pipeline struct {
 	Model     *Model
 	Processor *processor.Processor
 	Dir       string // the local model folder
+	// Name is the model as users know it: the hub id, or the folder's base name. Unlike
+	// Dir it names no path on this machine (servers show it to clients).
+	Name string
 }
 
 // LoadOptions configure Load.
@@ -82,7 +86,11 @@ func Load(ctx context.Context, pathOrID string, opts LoadOptions) (*Pipeline, er
 		m.Close()
 		return nil, fmt.Errorf("load %s: processor: %w", dir, err)
 	}
-	return &Pipeline{Model: m, Processor: proc, Dir: dir}, nil
+	name := pathOrID
+	if dir == pathOrID {
+		name = filepath.Base(filepath.Clean(dir))
+	}
+	return &Pipeline{Model: m, Processor: proc, Dir: dir, Name: name}, nil
 }
 
 // Close frees the model (and the devices Load opened).
