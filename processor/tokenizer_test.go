@@ -271,7 +271,13 @@ func TestLoadTokenizerFromModelDir(t *testing.T) {
 	if got := tok.TokenIDs("How many cats are there?"); !reflect.DeepEqual(got, []int{2129, 2116, 8870, 2024, 2045, 1029}) {
 		t.Errorf("ids %v", got)
 	}
-	if tok.Options().ModelMaxLength != 40 {
-		t.Errorf("model_max_length %d", tok.Options().ModelMaxLength)
+	o := tok.Options()
+	if !o.DoLowerCase || o.ModelMaxLength != 40 || o.StripAccents != nil || !o.TokenizeChineseChars ||
+		o.ClsToken != "[CLS]" || o.MaskToken != "[MASK]" || tok.Vocab().Len() != 30522 {
+		t.Errorf("options %+v, %d tokens", o, tok.Vocab().Len())
+	}
+	img, err := LoadImageOptions(os.DirFS(dir), "preprocessor_config.json")
+	if err != nil || !reflect.DeepEqual(img, DefaultImageOptions()) {
+		t.Errorf("preprocessor_config.json: %+v, %v", img, err)
 	}
 }
