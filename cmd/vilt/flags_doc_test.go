@@ -179,3 +179,23 @@ func TestREADMECommandsParse(t *testing.T) {
 		}
 	}
 }
+
+// TestREADMEStandsAlone: README.md points at nothing outside the repository, and every
+// relative link resolves.
+func TestREADMEStandsAlone(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if i := strings.Index(string(b), "../"); i >= 0 {
+		t.Errorf("README.md refers outside the repository: %q", string(b)[max(0, i-30):min(len(b), i+40)])
+	}
+	for _, m := range regexp.MustCompile(`\]\(([^)#]+)`).FindAllStringSubmatch(string(b), -1) {
+		if strings.Contains(m[1], "://") {
+			continue
+		}
+		if _, err := os.Stat("../../" + m[1]); err != nil {
+			t.Errorf("README.md links to %s: %v", m[1], err)
+		}
+	}
+}
