@@ -94,6 +94,13 @@ type tokenizerConfigJSON struct {
 	TokenizerClass string `json:"tokenizer_class"`
 }
 
+// setIf copies a field the file sets (src non-nil) into dst.
+func setIf[T any](dst, src *T) {
+	if src != nil {
+		*dst = *src
+	}
+}
+
 // ParseTokenizerConfig applies the fields of a tokenizer_config.json (or of a
 // special_tokens_map.json, which holds only the special-token keys) to opts; absent
 // fields keep their current values.
@@ -102,9 +109,7 @@ func ParseTokenizerConfig(data []byte, opts *TokenizerOptions) error {
 	if err := json.Unmarshal(data, &c); err != nil {
 		return fmt.Errorf("parse tokenizer config: %w", err)
 	}
-	if c.DoLowerCase != nil {
-		opts.DoLowerCase = *c.DoLowerCase
-	}
+	setIf(&opts.DoLowerCase, c.DoLowerCase)
 	if len(c.StripAccents) > 0 {
 		var sa *bool
 		if err := json.Unmarshal(c.StripAccents, &sa); err != nil {
@@ -112,12 +117,8 @@ func ParseTokenizerConfig(data []byte, opts *TokenizerOptions) error {
 		}
 		opts.StripAccents = sa
 	}
-	if c.TokenizeChineseChars != nil {
-		opts.TokenizeChineseChars = *c.TokenizeChineseChars
-	}
-	if c.DoBasicTokenize != nil {
-		opts.DoBasicTokenize = *c.DoBasicTokenize
-	}
+	setIf(&opts.TokenizeChineseChars, c.TokenizeChineseChars)
+	setIf(&opts.DoBasicTokenize, c.DoBasicTokenize)
 	if c.NeverSplit != nil {
 		opts.NeverSplit = c.NeverSplit
 	}
@@ -128,9 +129,7 @@ func ParseTokenizerConfig(data []byte, opts *TokenizerOptions) error {
 			opts.ModelMaxLength = int(m)
 		}
 	}
-	if c.CleanUpTokenizationSpac != nil {
-		opts.CleanUpTokenizationSpaces = *c.CleanUpTokenizationSpac
-	}
+	setIf(&opts.CleanUpTokenizationSpaces, c.CleanUpTokenizationSpac)
 	set := func(dst *string, src *tokenString) {
 		if src != nil && *src != "" {
 			*dst = string(*src)
@@ -345,36 +344,24 @@ func ParseImageConfig(data []byte, opts *ImageOptions) error {
 	if err := json.Unmarshal(data, &c); err != nil {
 		return fmt.Errorf("parse preprocessor config: %w", err)
 	}
-	if c.DoResize != nil {
-		opts.DoResize = *c.DoResize
-	}
+	setIf(&opts.DoResize, c.DoResize)
 	if c.Size != nil {
 		opts.ShortestEdge = c.Size.shortestEdge
 	}
-	if c.SizeDivisor != nil {
-		opts.SizeDivisor = *c.SizeDivisor
-	}
+	setIf(&opts.SizeDivisor, c.SizeDivisor)
 	if c.Resample != nil {
 		opts.Resample = Resample(*c.Resample)
 	}
-	if c.DoRescale != nil {
-		opts.DoRescale = *c.DoRescale
-	}
-	if c.RescaleFactor != nil {
-		opts.RescaleFactor = *c.RescaleFactor
-	}
-	if c.DoNormalize != nil {
-		opts.DoNormalize = *c.DoNormalize
-	}
+	setIf(&opts.DoRescale, c.DoRescale)
+	setIf(&opts.RescaleFactor, c.RescaleFactor)
+	setIf(&opts.DoNormalize, c.DoNormalize)
 	if c.ImageMean != nil {
 		opts.ImageMean = *c.ImageMean
 	}
 	if c.ImageStd != nil {
 		opts.ImageStd = *c.ImageStd
 	}
-	if c.DoPad != nil {
-		opts.DoPad = *c.DoPad
-	}
+	setIf(&opts.DoPad, c.DoPad)
 	if err := opts.Validate(); err != nil {
 		return fmt.Errorf("preprocessor config: %w", err)
 	}
