@@ -129,18 +129,8 @@ type Options struct {
 // Open is the one-call way to get a device: it creates an instance, selects a device and
 // opens it. Closing the device closes the instance too.
 func Open(opts Options) (*Device, error) {
-	inst, err := NewInstance(opts.Instance)
+	inst, idx, err := selectOnNewInstance(opts)
 	if err != nil {
-		return nil, err
-	}
-	devs, err := inst.Devices()
-	if err != nil {
-		inst.Close()
-		return nil, err
-	}
-	idx, err := Select(devs, opts.Selector)
-	if err != nil {
-		inst.Close()
 		return nil, err
 	}
 	d, err := inst.OpenDevice(idx[0], opts.Device)
@@ -150,6 +140,60 @@ func Open(opts Options) (*Device, error) {
 	}
 	d.ownInst = true
 	return d, nil
+}
+
+// OpenAll opens every device opts.Selector names (e.g. "all", "0,1") on one new instance.
+// CloseAll closes them and the instance.
+func OpenAll(opts Options) ([]*Device, error) {
+	inst, idx, err := selectOnNewInstance(opts)
+	if err != nil {
+		return nil, err
+	}
+	var out []*Device
+	for _, i := range idx {
+		d, err := inst.OpenDevice(i, opts.Device)
+		if err != nil {
+			inst.Close()
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+// CloseAll closes devices and then the instances they were opened on.
+func CloseAll(devs []*Device) {
+	var insts []*Instance
+	for _, d := range devs {
+		insts = append(insts, d.Instance())
+		d.Close()
+	}
+	seen := map[*Instance]bool{}
+	for _, i := range insts {
+		if !seen[i] {
+			seen[i] = true
+			i.Close()
+		}
+	}
+}
+
+// selectOnNewInstance creates an instance and picks the device indices opts.Selector names.
+func selectOnNewInstance(opts Options) (*Instance, []int, error) {
+	inst, err := NewInstance(opts.Instance)
+	if err != nil {
+		return nil, nil, err
+	}
+	devs, err := inst.Devices()
+	if err != nil {
+		inst.Close()
+		return nil, nil, err
+	}
+	idx, err := Select(devs, opts.Selector)
+	if err != nil {
+		inst.Close()
+		return nil, nil, err
+	}
+	return inst, idx, nil
 }
 
 // Info describes the physical device.

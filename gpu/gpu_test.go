@@ -852,3 +852,30 @@ func TestOutOfDeviceMemory(t *testing.T) {
 	must(t, err)
 	b.Free()
 }
+
+// TestOpenAll: OpenAll opens what the selector names on one instance; CloseAll closes the
+// devices and that instance; a selector naming nothing fails without leaking.
+func TestOpenAll(t *testing.T) {
+	opts := gpu.Options{Instance: gpu.InstanceOptions{Validate: os.Getenv("VILT_VK_VALIDATE") != "0"}, Selector: "0,0"}
+	devs, err := gpu.OpenAll(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(devs) != 1 {
+		t.Errorf("selector 0,0 opened %d devices, want 1", len(devs))
+	}
+	inst := devs[0].Instance()
+	for _, d := range devs[1:] {
+		if d.Instance() != inst {
+			t.Error("devices on different instances")
+		}
+	}
+	gpu.CloseAll(devs)
+	if _, err := inst.OpenDevice(0, gpu.DeviceOptions{}); !errors.Is(err, gpu.ErrClosed) {
+		t.Errorf("instance after CloseAll: %v, want ErrClosed", err)
+	}
+	opts.Selector = "no-such-device-name"
+	if _, err := gpu.OpenAll(opts); !errors.Is(err, gpu.ErrNoDevice) {
+		t.Errorf("OpenAll(unknown) = %v, want ErrNoDevice", err)
+	}
+}

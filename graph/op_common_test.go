@@ -78,21 +78,6 @@ func checkNMSE(t testing.TB, name string, got, want []float32, tol float64) floa
 	return e
 }
 
-// opBenchKernels opens a device without validation for the op benchmarks.
-func opBenchKernels(b *testing.B) *Kernels {
-	b.Helper()
-	d, err := gpu.Open(gpu.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { d.Close() })
-	k, err := NewKernels(d)
-	if err != nil {
-		b.Fatal(err)
-	}
-	return k
-}
-
 // benchOp records fn reps times into one command buffer and reports ms per op and GB/s for
 // bytes of memory traffic per op.
 func benchOp(b *testing.B, k *Kernels, bytes float64, fn func(rec *gpu.Recorder) error) {

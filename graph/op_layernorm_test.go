@@ -118,7 +118,7 @@ func TestLayerNormErrors(t *testing.T) {
 }
 
 func BenchmarkLayerNorm(b *testing.B) {
-	k := opBenchKernels(b)
+	k := benchKernels(b)
 	r := rand.New(rand.NewPCG(3, 3))
 	for _, rows := range []int{269, 8 * 269} {
 		const n = 768

@@ -10,7 +10,7 @@ import (
 // Benchmarks of the smaller memory-bound ops at ViLT-B/32 sizes (269 tokens, 768 hidden,
 // a 384×608 image).
 func BenchmarkElementwise(b *testing.B) {
-	k := opBenchKernels(b)
+	k := benchKernels(b)
 	r := rand.New(rand.NewPCG(5, 5))
 	const rows, n = 269, 3072
 	x := upF32(b, k, randn(r, rows*n, 1), rows, n)
@@ -28,7 +28,7 @@ func BenchmarkElementwise(b *testing.B) {
 }
 
 func BenchmarkImageOps(b *testing.B) {
-	k := opBenchKernels(b)
+	k := benchKernels(b)
 	r := rand.New(rand.NewPCG(6, 6))
 	const c, h, w, p, d, pd = 3, 384, 608, 32, 768, 12
 	hp, wp := PatchGrid(h, w, p)

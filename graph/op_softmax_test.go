@@ -75,7 +75,7 @@ func TestSoftmax(t *testing.T) {
 }
 
 func BenchmarkSoftmax(b *testing.B) {
-	k := opBenchKernels(b)
+	k := benchKernels(b)
 	r := rand.New(rand.NewPCG(4, 4))
 	const heads, s = 12, 269
 	b.Run(fmt.Sprintf("%dx%dx%d", heads, s, s), func(b *testing.B) {

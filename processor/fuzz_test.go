@@ -13,6 +13,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"unicode/utf8"
 
 	"golang.org/x/image/bmp"
@@ -136,6 +137,42 @@ func FuzzDecodeImage(f *testing.F) {
 		}
 		if _, err := p.Preprocess([]*RGBImage{img}); err != nil && !errors.Is(err, ErrImageTooThin) {
 			t.Fatalf("preprocess: %v", err)
+		}
+	})
+}
+
+// FuzzModelFiles: the tokenizer and image-processor side files of a model folder never
+// make the loaders panic, and what loads is usable.
+func FuzzModelFiles(f *testing.F) {
+	f.Add([]byte(`{"do_lower_case": true, "strip_accents": null, "model_max_length": 40}`), []byte(`{"mask_token": {"content": "[MASK]"}}`),
+		[]byte("[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\na\n"), []byte(`{"size": 384, "image_mean": 0.5}`))
+	f.Add([]byte(`{"added_tokens_decoder": {"0": {"content": "[PAD]", "special": true}}}`), []byte(`{}`),
+		[]byte(`{"normalizer": {"type": "BertNormalizer", "lowercase": false}, "model": {"type": "WordPiece",
+			"vocab": {"[PAD]": 0, "[UNK]": 1, "[CLS]": 2, "[SEP]": 3, "[MASK]": 4}}, "added_tokens": [{"id": 5, "content": "x", "special": true}]}`),
+		[]byte(`{"size": {"shortest_edge": 96}, "image_std": [0.1, 0.2, 0.3]}`))
+	f.Fuzz(func(t *testing.T, config, specialMap, vocab, preprocessor []byte) {
+		fsys := fstest.MapFS{"tokenizer_config.json": {Data: config}, "special_tokens_map.json": {Data: specialMap},
+			"preprocessor_config.json": {Data: preprocessor}}
+		if bytes.HasPrefix(vocab, []byte("{")) {
+			fsys["tokenizer.json"] = &fstest.MapFile{Data: vocab}
+		} else {
+			fsys["vocab.txt"] = &fstest.MapFile{Data: vocab}
+		}
+		if tok, err := LoadTokenizer(fsys); err == nil {
+			e, err := tok.Encode("a [MASK] b", "", EncodeOptions{})
+			if err != nil {
+				t.Fatalf("loaded tokenizer cannot encode: %v", err)
+			}
+			for _, id := range e.IDs {
+				if id < 0 || id >= int64(tok.Vocab().Len()) {
+					t.Fatalf("id %d out of range", id)
+				}
+			}
+		}
+		if opts, err := LoadImageOptions(fsys, "preprocessor_config.json"); err == nil {
+			if err := opts.Validate(); err != nil {
+				t.Fatalf("loaded image options do not validate: %v", err)
+			}
 		}
 	})
 }

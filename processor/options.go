@@ -71,20 +71,22 @@ func (t *tokenString) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// tokenizerConfigJSON is tokenizer_config.json; special_tokens_map.json uses its token keys.
 type tokenizerConfigJSON struct {
-	DoLowerCase             *bool         `json:"do_lower_case"`
-	StripAccents            *bool         `json:"strip_accents"`
-	TokenizeChineseChars    *bool         `json:"tokenize_chinese_chars"`
-	DoBasicTokenize         *bool         `json:"do_basic_tokenize"`
-	NeverSplit              []string      `json:"never_split"`
-	ModelMaxLength          *float64      `json:"model_max_length"`
-	CleanUpTokenizationSpac *bool         `json:"clean_up_tokenization_spaces"`
-	UnkToken                *tokenString  `json:"unk_token"`
-	ClsToken                *tokenString  `json:"cls_token"`
-	SepToken                *tokenString  `json:"sep_token"`
-	PadToken                *tokenString  `json:"pad_token"`
-	MaskToken               *tokenString  `json:"mask_token"`
-	AdditionalSpecialTokens []tokenString `json:"additional_special_tokens"`
+	DoLowerCase *bool `json:"do_lower_case"`
+	// StripAccents is raw so that an absent key (keep) differs from null (Python None).
+	StripAccents            json.RawMessage `json:"strip_accents"`
+	TokenizeChineseChars    *bool           `json:"tokenize_chinese_chars"`
+	DoBasicTokenize         *bool           `json:"do_basic_tokenize"`
+	NeverSplit              []string        `json:"never_split"`
+	ModelMaxLength          *float64        `json:"model_max_length"`
+	CleanUpTokenizationSpac *bool           `json:"clean_up_tokenization_spaces"`
+	UnkToken                *tokenString    `json:"unk_token"`
+	ClsToken                *tokenString    `json:"cls_token"`
+	SepToken                *tokenString    `json:"sep_token"`
+	PadToken                *tokenString    `json:"pad_token"`
+	MaskToken               *tokenString    `json:"mask_token"`
+	AdditionalSpecialTokens []tokenString   `json:"additional_special_tokens"`
 	AddedTokensDecoder      map[string]struct {
 		Content string `json:"content"`
 		Special bool   `json:"special"`
@@ -92,23 +94,31 @@ type tokenizerConfigJSON struct {
 	TokenizerClass string `json:"tokenizer_class"`
 }
 
-// ParseTokenizerConfig applies the fields of a tokenizer_config.json to opts;
-// absent fields keep their current values.
+// setIf copies a field the file sets (src non-nil) into dst.
+func setIf[T any](dst, src *T) {
+	if src != nil {
+		*dst = *src
+	}
+}
+
+// ParseTokenizerConfig applies the fields of a tokenizer_config.json (or of a
+// special_tokens_map.json, which holds only the special-token keys) to opts; absent
+// fields keep their current values.
 func ParseTokenizerConfig(data []byte, opts *TokenizerOptions) error {
 	var c tokenizerConfigJSON
 	if err := json.Unmarshal(data, &c); err != nil {
 		return fmt.Errorf("parse tokenizer config: %w", err)
 	}
-	if c.DoLowerCase != nil {
-		opts.DoLowerCase = *c.DoLowerCase
+	setIf(&opts.DoLowerCase, c.DoLowerCase)
+	if len(c.StripAccents) > 0 {
+		var sa *bool
+		if err := json.Unmarshal(c.StripAccents, &sa); err != nil {
+			return fmt.Errorf("parse tokenizer config: strip_accents: want true, false or null, got %s", c.StripAccents)
+		}
+		opts.StripAccents = sa
 	}
-	opts.StripAccents = c.StripAccents
-	if c.TokenizeChineseChars != nil {
-		opts.TokenizeChineseChars = *c.TokenizeChineseChars
-	}
-	if c.DoBasicTokenize != nil {
-		opts.DoBasicTokenize = *c.DoBasicTokenize
-	}
+	setIf(&opts.TokenizeChineseChars, c.TokenizeChineseChars)
+	setIf(&opts.DoBasicTokenize, c.DoBasicTokenize)
 	if c.NeverSplit != nil {
 		opts.NeverSplit = c.NeverSplit
 	}
@@ -119,9 +129,7 @@ func ParseTokenizerConfig(data []byte, opts *TokenizerOptions) error {
 			opts.ModelMaxLength = int(m)
 		}
 	}
-	if c.CleanUpTokenizationSpac != nil {
-		opts.CleanUpTokenizationSpaces = *c.CleanUpTokenizationSpac
-	}
+	setIf(&opts.CleanUpTokenizationSpaces, c.CleanUpTokenizationSpac)
 	set := func(dst *string, src *tokenString) {
 		if src != nil && *src != "" {
 			*dst = string(*src)
@@ -145,16 +153,22 @@ func ParseTokenizerConfig(data []byte, opts *TokenizerOptions) error {
 	return nil
 }
 
-// LoadTokenizer reads a tokenizer from a model folder: tokenizer_config.json
-// (optional) and vocab.txt, or tokenizer.json when there is no vocab.txt.
+// LoadTokenizer reads a tokenizer from a model folder: tokenizer_config.json, then
+// special_tokens_map.json, whose tokens win as in transformers' from_pretrained (both
+// optional), and vocab.txt, or tokenizer.json when there is no vocab.txt.
 func LoadTokenizer(fsys fs.FS) (*Tokenizer, error) {
 	opts := DefaultTokenizerOptions()
-	if data, err := fs.ReadFile(fsys, "tokenizer_config.json"); err == nil {
-		if err := ParseTokenizerConfig(data, &opts); err != nil {
-			return nil, err
+	for _, name := range []string{"tokenizer_config.json", "special_tokens_map.json"} {
+		data, err := fs.ReadFile(fsys, name)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
 		}
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("load tokenizer: %w", err)
+		if err != nil {
+			return nil, fmt.Errorf("load tokenizer: %w", err)
+		}
+		if err := ParseTokenizerConfig(data, &opts); err != nil {
+			return nil, fmt.Errorf("load tokenizer: %s: %w", name, err)
+		}
 	}
 	var vocab *Vocab
 	f, err := fsys.Open("vocab.txt")
@@ -330,36 +344,24 @@ func ParseImageConfig(data []byte, opts *ImageOptions) error {
 	if err := json.Unmarshal(data, &c); err != nil {
 		return fmt.Errorf("parse preprocessor config: %w", err)
 	}
-	if c.DoResize != nil {
-		opts.DoResize = *c.DoResize
-	}
+	setIf(&opts.DoResize, c.DoResize)
 	if c.Size != nil {
 		opts.ShortestEdge = c.Size.shortestEdge
 	}
-	if c.SizeDivisor != nil {
-		opts.SizeDivisor = *c.SizeDivisor
-	}
+	setIf(&opts.SizeDivisor, c.SizeDivisor)
 	if c.Resample != nil {
 		opts.Resample = Resample(*c.Resample)
 	}
-	if c.DoRescale != nil {
-		opts.DoRescale = *c.DoRescale
-	}
-	if c.RescaleFactor != nil {
-		opts.RescaleFactor = *c.RescaleFactor
-	}
-	if c.DoNormalize != nil {
-		opts.DoNormalize = *c.DoNormalize
-	}
+	setIf(&opts.DoRescale, c.DoRescale)
+	setIf(&opts.RescaleFactor, c.RescaleFactor)
+	setIf(&opts.DoNormalize, c.DoNormalize)
 	if c.ImageMean != nil {
 		opts.ImageMean = *c.ImageMean
 	}
 	if c.ImageStd != nil {
 		opts.ImageStd = *c.ImageStd
 	}
-	if c.DoPad != nil {
-		opts.DoPad = *c.DoPad
-	}
+	setIf(&opts.DoPad, c.DoPad)
 	if err := opts.Validate(); err != nil {
 		return fmt.Errorf("preprocessor config: %w", err)
 	}

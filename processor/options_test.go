@@ -16,6 +16,11 @@ func TestParseImageConfig(t *testing.T) {
 		{`{}`, func(o ImageOptions) bool { return reflect.DeepEqual(o, DefaultImageOptions()) }, ""},
 		{`{"size": {"shortest_edge": 96}, "size_divisor": 16}`, func(o ImageOptions) bool { return o.ShortestEdge == 96 && o.SizeDivisor == 16 }, ""},
 		{`{"size": 224}`, func(o ImageOptions) bool { return o.ShortestEdge == 224 }, ""},
+		// dandelin's checkpoints: the older ViltFeatureExtractor file with an integer size
+		{`{"do_normalize": true, "do_resize": true, "feature_extractor_type": "ViltFeatureExtractor", "image_mean": [0.5,0.5,0.5],
+			"image_std": [0.5,0.5,0.5], "resample": 3, "size": 384, "size_divisor": 32}`,
+			func(o ImageOptions) bool { return reflect.DeepEqual(o, DefaultImageOptions()) }, ""},
+		{`{"size": "big"}`, nil, "size"},
 		{`{"image_mean": 0.4, "image_std": [0.1, 0.2, 0.3]}`, func(o ImageOptions) bool {
 			return reflect.DeepEqual(o.ImageMean, []float64{0.4}) && reflect.DeepEqual(o.ImageStd, []float64{0.1, 0.2, 0.3})
 		}, ""},
@@ -54,6 +59,89 @@ func TestParseTokenizerConfig(t *testing.T) {
 	if o.DoLowerCase || o.StripAccents == nil || !*o.StripAccents || o.ModelMaxLength != 40 || o.MaskToken != "<mask>" ||
 		!reflect.DeepEqual(o.SpecialTokens, []string{"<x>"}) || !reflect.DeepEqual(o.NeverSplit, []string{"c++"}) {
 		t.Errorf("%+v", o)
+	}
+}
+
+// TestLoadTokenizerSpecialTokensMap: special_tokens_map.json is read after
+// tokenizer_config.json and its tokens win; keys it lacks keep the config's values.
+func TestLoadTokenizerSpecialTokensMap(t *testing.T) {
+	fsys := fstest.MapFS{
+		"tokenizer_config.json": {Data: []byte(`{"do_lower_case": false, "model_max_length": 1000000000000000019884624838656,
+			"strip_accents": false, "cls_token": {"content": "<s>", "__type": "AddedToken"}, "mask_token": "[MASK]"}`)},
+		"special_tokens_map.json": {Data: []byte(`{"mask_token": "<mask>", "sep_token": {"content": "</s>", "lstrip": false}}`)},
+		"vocab.txt":               {Data: []byte("[PAD]\n[UNK]\n<s>\n</s>\n<mask>\nhello\n")},
+	}
+	tok, err := LoadTokenizer(fsys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := tok.Options()
+	if o.DoLowerCase || o.ModelMaxLength != 40 || o.StripAccents == nil || *o.StripAccents ||
+		o.ClsToken != "<s>" || o.SepToken != "</s>" || o.MaskToken != "<mask>" || o.PadToken != "[PAD]" {
+		t.Errorf("%+v", o)
+	}
+	if e, err := tok.Encode("hello <mask>", "", EncodeOptions{}); err != nil || !reflect.DeepEqual(e.IDs, []int64{2, 5, 4, 3}) {
+		t.Errorf("ids %v, %v", e, err)
+	}
+	bad := fstest.MapFS{"special_tokens_map.json": {Data: []byte(`[`)}, "vocab.txt": {Data: []byte("a\n")}}
+	if _, err := LoadTokenizer(bad); err == nil || !strings.Contains(err.Error(), "special_tokens_map.json") {
+		t.Errorf("bad special_tokens_map.json: %v", err)
+	}
+}
+
+// TestVocabFiles: vocab.txt and tokenizer.json vocabularies; malformed files fail;
+// LoadTokenizer prefers vocab.txt.
+func TestVocabFiles(t *testing.T) {
+	cases := []struct {
+		name, file, data string
+		want             []string // token of each id ("" = none)
+		bad              string
+	}{
+		{"txt lf", "vocab.txt", "[PAD]\n[UNK]\nb\n", []string{"[PAD]", "[UNK]", "b"}, ""},
+		{"json added", "tokenizer.json", `{"model": {"type": "WordPiece", "vocab": {"b": 2, "[UNK]": 0, "a": 1}},
+			"added_tokens": [{"id": 3, "content": "[X]"}, {"id": 0, "content": "[UNK]"}]}`, []string{"[UNK]", "a", "b", "[X]"}, ""},
+		{"json gap", "tokenizer.json", `{"model": {"vocab": {"[UNK]": 0, "c": 2}}}`, []string{"[UNK]", "", "c"}, ""},
+		{"json id twice", "tokenizer.json", `{"model": {"vocab": {"[UNK]": 0, "a": 1, "b": 1}}}`, nil, "both"},
+		{"json added clash", "tokenizer.json", `{"model": {"vocab": {"[UNK]": 0}}, "added_tokens": [{"id": 0, "content": "[X]"}]}`, nil, "both"},
+		{"json bpe", "tokenizer.json", `{"model": {"type": "BPE", "vocab": {"a": 0}}}`, nil, "WordPiece"},
+		{"json huge id", "tokenizer.json", `{"model": {"vocab": {"a": 99999999999}}}`, nil, "out of range"},
+		{"json empty", "tokenizer.json", `{"model": {"vocab": {}}}`, nil, "empty"},
+		{"txt empty", "vocab.txt", "", nil, "empty"},
+	}
+	for _, c := range cases {
+		var v *Vocab
+		var err error
+		if c.file == "vocab.txt" {
+			v, err = ReadVocabTxt(strings.NewReader(c.data))
+		} else {
+			v, err = ReadTokenizerJSON(strings.NewReader(c.data), nil)
+		}
+		if c.bad != "" {
+			if err == nil || !strings.Contains(err.Error(), c.bad) {
+				t.Errorf("%s: error %v, want one mentioning %q", c.name, err, c.bad)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: %v", c.name, err)
+			continue
+		}
+		if v.Len() != len(c.want) {
+			t.Errorf("%s: %d ids, want %d", c.name, v.Len(), len(c.want))
+			continue
+		}
+		for id, w := range c.want {
+			if got, ok := v.Token(id); got != w || ok != (w != "") {
+				t.Errorf("%s: token %d = %q %v, want %q", c.name, id, got, ok, w)
+			}
+		}
+	}
+	both := fstest.MapFS{"vocab.txt": {Data: []byte("[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n")}, "tokenizer.json": {Data: []byte(`{`)}}
+	if tok, err := LoadTokenizer(both); err != nil || tok.Vocab().Len() != 5 {
+		t.Errorf("vocab.txt next to a broken tokenizer.json: %v", err)
+	}
+	if _, err := LoadTokenizer(fstest.MapFS{}); err == nil || !strings.Contains(err.Error(), "no vocab.txt") {
+		t.Errorf("no vocabulary: %v", err)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -117,7 +118,7 @@ func TestTokenizerGolden(t *testing.T) {
 			if err := json.Unmarshal(c.Tokens, &want); err != nil {
 				t.Fatal(err)
 			}
-			if got := tok.Tokenize(c.Text); !equalStrings(got, want) {
+			if got := tok.Tokenize(c.Text); !slices.Equal(got, want) {
 				t.Errorf("case %d %q: tokens\n got %q\nwant %q", i, name, got, want)
 			}
 		} else {
@@ -125,10 +126,10 @@ func TestTokenizerGolden(t *testing.T) {
 			if err := json.Unmarshal(c.Tokens, &wantPair); err != nil {
 				t.Fatal(err)
 			}
-			if got := tok.Tokenize(c.Text); !equalStrings(got, wantPair[0]) {
+			if got := tok.Tokenize(c.Text); !slices.Equal(got, wantPair[0]) {
 				t.Errorf("case %d %q: tokens\n got %q\nwant %q", i, name, got, wantPair[0])
 			}
-			if got := tok.Tokenize(pair); !equalStrings(got, wantPair[1]) {
+			if got := tok.Tokenize(pair); !slices.Equal(got, wantPair[1]) {
 				t.Errorf("case %d %q: pair tokens\n got %q\nwant %q", i, name, got, wantPair[1])
 			}
 		}
@@ -146,7 +147,7 @@ func TestTokenizerGolden(t *testing.T) {
 		if !reflect.DeepEqual(u.IDs, c.UntruncatedInputIDs) {
 			t.Errorf("case %d %q: untruncated ids\n got %v\nwant %v", i, name, u.IDs, c.UntruncatedInputIDs)
 		}
-		if got := e.Tokens[:len(c.TokensWithSpecial)]; !equalStrings(got, c.TokensWithSpecial) && len(c.UntruncatedInputIDs) <= 40 {
+		if got := e.Tokens[:len(c.TokensWithSpecial)]; !slices.Equal(got, c.TokensWithSpecial) && len(c.UntruncatedInputIDs) <= 40 {
 			t.Errorf("case %d %q: tokens with special\n got %q\nwant %q", i, name, got, c.TokensWithSpecial)
 		}
 		var real []int64
@@ -162,18 +163,6 @@ func TestTokenizerGolden(t *testing.T) {
 			t.Errorf("case %d %q: decode\n got %q\nwant %q", i, name, got, c.DecodeWithSpecial)
 		}
 	}
-}
-
-func equalStrings(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // TestTokenizerGoldenBatch is tokenizer(texts, padding=True).
@@ -256,7 +245,7 @@ func TestTokenizerEdgeCases(t *testing.T) {
 		{"\xff\xfe", nil},
 	}
 	for _, c := range cases {
-		if got := tok.Tokenize(c.in); !equalStrings(got, c.want) {
+		if got := tok.Tokenize(c.in); !slices.Equal(got, c.want) {
 			t.Errorf("Tokenize(%q) = %q, want %q", c.in, got, c.want)
 		}
 	}
@@ -271,7 +260,13 @@ func TestLoadTokenizerFromModelDir(t *testing.T) {
 	if got := tok.TokenIDs("How many cats are there?"); !reflect.DeepEqual(got, []int{2129, 2116, 8870, 2024, 2045, 1029}) {
 		t.Errorf("ids %v", got)
 	}
-	if tok.Options().ModelMaxLength != 40 {
-		t.Errorf("model_max_length %d", tok.Options().ModelMaxLength)
+	o := tok.Options()
+	if !o.DoLowerCase || o.ModelMaxLength != 40 || o.StripAccents != nil || !o.TokenizeChineseChars ||
+		o.ClsToken != "[CLS]" || o.MaskToken != "[MASK]" || tok.Vocab().Len() != 30522 {
+		t.Errorf("options %+v, %d tokens", o, tok.Vocab().Len())
+	}
+	img, err := LoadImageOptions(os.DirFS(dir), "preprocessor_config.json")
+	if err != nil || !reflect.DeepEqual(img, DefaultImageOptions()) {
+		t.Errorf("preprocessor_config.json: %+v, %v", img, err)
 	}
 }

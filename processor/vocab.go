@@ -129,13 +129,24 @@ func ReadTokenizerJSON(r io.Reader, opts *TokenizerOptions) (*Vocab, error) {
 	if size == 0 {
 		return nil, fmt.Errorf("tokenizer.json: empty vocabulary")
 	}
+	// Ids left out stay without a token; one id with two different tokens is an error
+	// (the map's random order would otherwise pick one).
 	tokens := make([]string, size)
-	for tok, id := range tj.Model.Vocab {
+	set := func(tok string, id int64) error {
+		if old := tokens[id]; old != "" && old != tok {
+			return fmt.Errorf("tokenizer.json: id %d is both %q and %q", id, min(old, tok), max(old, tok))
+		}
 		tokens[id] = tok
+		return nil
+	}
+	for tok, id := range tj.Model.Vocab {
+		if err := set(tok, id); err != nil {
+			return nil, err
+		}
 	}
 	for _, at := range tj.AddedTokens {
-		if tokens[at.ID] == "" {
-			tokens[at.ID] = at.Content
+		if err := set(at.Content, at.ID); err != nil {
+			return nil, err
 		}
 	}
 	v := &Vocab{ids: make(map[string]int32, len(tokens)), tokens: tokens}

@@ -25,6 +25,8 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
+	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -181,7 +183,7 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusServiceUnavailable)
 		io.WriteString(w, "loading the model\n")
 	default:
-		fmt.Fprintf(w, "ready: %s (%s) on %s\n", p.Dir, p.Model.Head, strings.Join(p.Model.LoadInfo().Devices, ", "))
+		fmt.Fprintf(w, "ready: %s on %s\n", modelLabel(p), strings.Join(p.Model.LoadInfo().Devices, ", "))
 	}
 }
 
@@ -242,6 +244,7 @@ func (s *Server) task(route string, fn taskFunc) http.HandlerFunc {
 		s.inflight.Add(1)
 		defer s.inflight.Add(-1)
 		code, err := s.handle(w, r, route, fn)
+		attrs := []any{"route", path}
 		if err != nil {
 			code = StatusOf(err)
 			if code == statusClientClosed {
@@ -249,12 +252,16 @@ func (s *Server) task(route string, fn taskFunc) http.HandlerFunc {
 			} else {
 				s.writeError(w, code, err)
 			}
+			if p, _ := s.state(); p != nil {
+				attrs = append(attrs, "model", p.Dir) // the log, not the client, sees the path
+			}
 		}
 		level := slog.LevelDebug
 		if code >= 500 && code != http.StatusServiceUnavailable {
 			level = slog.LevelWarn
 		}
-		s.log.Log(r.Context(), level, "request", "route", path, "code", code, "ms", time.Since(start).Milliseconds(), "err", err)
+		attrs = append(attrs, "code", code, "ms", time.Since(start).Milliseconds(), "err", err)
+		s.log.Log(r.Context(), level, "request", attrs...)
 		s.metrics.request(path, code, time.Since(start))
 	}
 }
@@ -268,8 +275,8 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, route string, fn
 		return 0, &httpError{code: http.StatusServiceUnavailable, err: errors.New("the model is still loading")}
 	}
 	if h := taskHead[route]; p.Model.Head != h {
-		return 0, errorf(http.StatusNotFound, "/v1/%s needs a %s model; this server runs %s (%s). Start another 'vilt serve --model %s'",
-			route, h, p.Model.Head, p.Dir, vilt.DefaultModel(route))
+		return 0, errorf(http.StatusNotFound, "/v1/%s needs a %s model; this server runs %s. Start another 'vilt serve --model %s'",
+			route, h, modelLabel(p), vilt.DefaultModel(route))
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.opts.Timeout)
 	defer cancel()
@@ -308,8 +315,44 @@ func (s *Server) writeError(w http.ResponseWriter, code int, err error) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
-	msg := strings.ReplaceAll(err.Error(), "\n", "; ")
+	msg := strings.ReplaceAll(s.clientSafe(err.Error()), "\n", "; ")
 	json.NewEncoder(w).Encode(map[string]any{"error": msg, "code": code})
+}
+
+// modelLabel names the model for clients: its hub id or folder name, and its head.
+func modelLabel(p *vilt.Pipeline) string {
+	if p.Name == "" {
+		return string(p.Model.Head)
+	}
+	return fmt.Sprintf("%s (%s)", p.Name, p.Model.Head)
+}
+
+// clientSafe replaces the model folder (as given, absolute, or with links resolved) in a
+// message to a client by the model's name: server paths stay in the log.
+func (s *Server) clientSafe(msg string) string {
+	p, _ := s.state()
+	if p == nil || p.Dir == "" {
+		return msg
+	}
+	forms := []string{p.Dir}
+	if abs, err := filepath.Abs(p.Dir); err == nil {
+		forms = append(forms, abs)
+		if real, err := filepath.EvalSymlinks(abs); err == nil {
+			forms = append(forms, real)
+		}
+	}
+	// Longest first, so that a form containing another is replaced whole.
+	sort.Slice(forms, func(i, j int) bool { return len(forms[i]) > len(forms[j]) })
+	name := p.Name
+	if name == "" {
+		name = "the model"
+	}
+	for _, f := range forms {
+		if f != "" && f != "." && f != "/" {
+			msg = strings.ReplaceAll(msg, f, name)
+		}
+	}
+	return msg
 }
 
 // request is every route's input; each route checks the fields it needs.

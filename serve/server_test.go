@@ -11,6 +11,7 @@ import (
 	"image/color"
 	"image/png"
 	"io"
+	"log/slog"
 	"math"
 	"mime/multipart"
 	"net/http"
@@ -262,12 +263,18 @@ func scrape(t *testing.T, c *http.Client, url string) map[string]float64 {
 func TestServerErrors(t *testing.T) {
 	d := gputest.Device(t)
 	p := testPipeline(t, d, "tiny-vilt-p32-vqa")
-	s := New(p, Options{MaxPixels: 100_000, MaxTextBytes: 300, MaxBodyBytes: 1 << 20})
+	var logBuf syncBuffer
+	logger := slog.New(slog.NewTextHandler(&logBuf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	s := New(p, Options{MaxPixels: 100_000, MaxTextBytes: 300, MaxBodyBytes: 1 << 20, Logger: logger})
 	ts := httptest.NewServer(s)
 	defer ts.Close()
 	defer s.Close()
 	c := &http.Client{Timeout: 30 * time.Second}
 	good := map[string]any{"image": b64(pngBytes(t, 64, 48, 1)), "question": "how many?"}
+	abs, err := filepath.Abs(p.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
 	long := strings.Repeat("cat ", 100)
 	cases := []struct {
 		name string
@@ -298,6 +305,9 @@ func TestServerErrors(t *testing.T) {
 		if code != tc.code || !strings.Contains(strings.ToLower(e.Error), strings.ToLower(tc.msg)) {
 			t.Errorf("%s: %d %s, want %d with %q", tc.name, code, body, tc.code, tc.msg)
 		}
+		if noServerPath(t, tc.name, body, p.Dir, abs); tc.name == "wrong head" && !strings.Contains(e.Error, p.Name) {
+			t.Errorf("wrong head: %s does not name the model %q", body, p.Name)
+		}
 		// The server keeps serving.
 		if code, body, _ := post(t, c, ts.URL+"/v1/vqa", good); code != 200 {
 			t.Fatalf("after %s: %d %s", tc.name, code, body)
@@ -310,6 +320,52 @@ func TestServerErrors(t *testing.T) {
 			t.Errorf("GET /v1/vqa: %d", resp.StatusCode)
 		}
 	}
+	if resp, err := c.Get(ts.URL + "/readyz"); err == nil {
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		noServerPath(t, "readyz", body, p.Dir, abs)
+	}
+	// An internal error that names a file of the model folder reaches the client without it.
+	for _, dir := range []string{p.Dir, abs} {
+		rec := httptest.NewRecorder()
+		s.writeError(rec, 500, fmt.Errorf("read %s: device lost", filepath.Join(dir, "config.json")))
+		noServerPath(t, "internal error", rec.Body.Bytes(), p.Dir, abs)
+		if !strings.Contains(rec.Body.String(), p.Name+"/config.json") {
+			t.Errorf("internal error body %s: want the path replaced by the model name", rec.Body)
+		}
+	}
+	ts.Close() // waits for the handlers, so the log is complete
+	if !strings.Contains(logBuf.String(), p.Dir) {
+		t.Errorf("the log does not keep the model path %s", p.Dir)
+	}
+}
+
+// noServerPath fails when an HTTP body contains the model folder's path.
+func noServerPath(t *testing.T, what string, body []byte, paths ...string) {
+	t.Helper()
+	for _, dir := range paths {
+		if strings.Contains(string(body), dir) || strings.Contains(string(body), "shared/golden") {
+			t.Errorf("%s: body %s names the server path %s", what, body, dir)
+		}
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a logger and a test reading it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 func TestServerQueueFull(t *testing.T) {

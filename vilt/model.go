@@ -8,7 +8,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/vilt-vk/vilt-vk/gpu"
@@ -142,9 +144,13 @@ type Tensor struct {
 // Image tokens are in the deterministic row-major order of golden README §3.5.
 type Outputs struct {
 	Tensors map[string]*Tensor
-	// SeqLen is S = T + 1 + L, ImageTokens L.
+	// SeqLen is S = T + 1 + L, ImageTokens L; with several image passes (NLVR2) L is the
+	// largest pass's, and PassImageTokens[pass] each pass's own (its tensors have
+	// S = T + 1 + PassImageTokens[pass] rows, as in transformers).
 	SeqLen, ImageTokens int
-	// ImageTokenMask[pass] is [B, 1+L]: 1 for the image CLS and valid patches, 0 for fillers.
+	PassImageTokens     []int
+	// ImageTokenMask[pass] is [B, 1+L] with that pass's L: 1 for the image CLS and valid
+	// patches, 0 for fillers.
 	ImageTokenMask [][]int64
 	// Profile holds per-op GPU times (first device) when ForwardOptions.Profile was set.
 	Profile []graph.OpTime
@@ -175,22 +181,24 @@ func (m *Model) Forward(ctx context.Context, in *Inputs, opts ForwardOptions) (*
 	// The image token count L and the token plan of the whole batch, per image pass, made
 	// once here: a batch split across devices keeps the whole batch's L and samples.
 	L := 0
+	passL := make([]int, in.NumImages)
 	plans := make([]*imagePlan, in.NumImages) // nil with image_embeds
 	for img := range plans {
 		if in.ImageEmbeds != nil {
-			L = in.ImageTokens
+			L, passL[img] = in.ImageTokens, in.ImageTokens
 			continue
 		}
 		pl, err := planImages(m.Config, in, img, opts.Seed, 0)
 		if err != nil {
 			return nil, err
 		}
-		plans[img] = pl
+		plans[img], passL[img] = pl, pl.L
 		L = max(L, pl.L)
 	}
-	// NLVR2: image passes with different token counts run with the largest; the extra
-	// tokens are masked fillers. (transformers runs each pass with its own count; the
-	// pooled outputs, hence the logits, agree to float rounding.)
+	// NLVR2: image passes with different token counts run together with the largest count;
+	// a shorter pass's extra tokens are masked fillers after its own tokens (its plan with L
+	// tokens starts with its plan with its own count), so no real token attends to them,
+	// and cutPasses removes their rows afterwards.
 	for img, pl := range plans {
 		if pl != nil && pl.L != L {
 			var err error
@@ -199,6 +207,16 @@ func (m *Model) Forward(ctx context.Context, in *Inputs, opts ForwardOptions) (*
 			}
 		}
 	}
+	out, err := m.forwardParts(ctx, in, opts, L, plans)
+	if err != nil {
+		return nil, err
+	}
+	out.cutPasses(in.Batch, in.SeqLen, passL)
+	return out, nil
+}
+
+// forwardParts runs the batch on one device, or split across the devices.
+func (m *Model) forwardParts(ctx context.Context, in *Inputs, opts ForwardOptions, L int, plans []*imagePlan) (*Outputs, error) {
 	n := min(len(m.replicas), in.Batch)
 	if n == 1 {
 		return m.replicas[0].forward(ctx, in, opts, L, plans)
@@ -296,4 +314,73 @@ func concatOutputs(outs []*Outputs) *Outputs {
 		res.ImageTokenMask = append(res.ImageTokenMask, all)
 	}
 	return res
+}
+
+// cutPasses gives each image pass's tensors (img<i>.hidden_states.*, img<i>.attentions.*,
+// img<i>.last_hidden_state) and image-token mask that pass's own sequence length
+// T + 1 + passL[i], dropping the trailing filler rows and columns of a pass that ran with a
+// larger image token count. The kept values are those of the pass run alone: the dropped
+// tokens were masked, so they got attention probability exactly 0.
+func (o *Outputs) cutPasses(B, T int, passL []int) {
+	o.PassImageTokens = passL
+	S := o.SeqLen
+	for pass, l := range passL {
+		if l == o.ImageTokens || len(passL) == 1 {
+			continue
+		}
+		Sp := T + 1 + l
+		pfx := fmt.Sprintf("img%d.", pass)
+		for name, t := range o.Tensors {
+			rest, ok := strings.CutPrefix(name, pfx)
+			if !ok {
+				continue
+			}
+			switch {
+			case rest == "last_hidden_state" || strings.HasPrefix(rest, "hidden_states."):
+				o.Tensors[name] = cutAxes(t, []int{1}, S, Sp)
+			case strings.HasPrefix(rest, "attentions."):
+				o.Tensors[name] = cutAxes(t, []int{2, 3}, S, Sp)
+			}
+		}
+		if pass < len(o.ImageTokenMask) {
+			m := o.ImageTokenMask[pass]
+			cut := make([]int64, 0, B*(1+l))
+			for b := 0; b < B; b++ {
+				cut = append(cut, m[b*(1+o.ImageTokens):b*(1+o.ImageTokens)+1+l]...)
+			}
+			o.ImageTokenMask[pass] = cut
+		}
+	}
+}
+
+// cutAxes keeps the first n of the `from` entries along each of the given axes of t.
+func cutAxes(t *Tensor, axes []int, from, n int) *Tensor {
+	shape := slices.Clone(t.Shape)
+	for _, a := range axes {
+		if a >= len(shape) || shape[a] != from {
+			return t // not a sequence tensor of this pass; left as it is
+		}
+		shape[a] = n
+	}
+	return &Tensor{Shape: shape, Data: cutCopy(make([]float32, 0, numel(shape)), t.Data, t.Shape, shape)}
+}
+
+// cutCopy appends the leading to-shaped block of src (laid out row-major as from) to dst.
+func cutCopy(dst, src []float32, from, to []int) []float32 {
+	if slices.Equal(from, to) {
+		return append(dst, src[:numel(from)]...)
+	}
+	inner := numel(from[1:])
+	for i := 0; i < to[0]; i++ {
+		dst = cutCopy(dst, src[i*inner:], from[1:], to[1:])
+	}
+	return dst
+}
+
+func numel(shape []int) int {
+	n := 1
+	for _, d := range shape {
+		n *= d
+	}
+	return n
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"path/filepath"
 	"sort"
 
 	"github.com/vilt-vk/vilt-vk/gpu"
@@ -31,6 +32,9 @@ type Pipeline struct {
 	Model     *Model
 	Processor *processor.Processor
 	Dir       string // the local model folder
+	// Name is the model as users know it: the hub id, or the folder's base name. Unlike
+	// Dir it names no path on this machine (servers show it to clients).
+	Name string
 }
 
 // LoadOptions configure Load.
@@ -82,7 +86,11 @@ func Load(ctx context.Context, pathOrID string, opts LoadOptions) (*Pipeline, er
 		m.Close()
 		return nil, fmt.Errorf("load %s: processor: %w", dir, err)
 	}
-	return &Pipeline{Model: m, Processor: proc, Dir: dir}, nil
+	name := pathOrID
+	if dir == pathOrID {
+		name = filepath.Base(filepath.Clean(dir))
+	}
+	return &Pipeline{Model: m, Processor: proc, Dir: dir, Name: name}, nil
 }
 
 // Close frees the model (and the devices Load opened).
@@ -90,48 +98,11 @@ func (p *Pipeline) Close() error { return p.Model.Close() }
 
 // OpenDevices opens the devices a selector names (see gpu.Select) on one instance.
 func OpenDevices(selector string) ([]*gpu.Device, error) {
-	inst, err := gpu.NewInstance(gpu.InstanceOptions{})
-	if err != nil {
-		return nil, err
-	}
-	devs, err := inst.Devices()
-	if err != nil {
-		inst.Close()
-		return nil, err
-	}
-	idx, err := gpu.Select(devs, selector)
-	if err != nil {
-		inst.Close()
-		return nil, err
-	}
-	var out []*gpu.Device
-	for _, i := range idx {
-		d, err := inst.OpenDevice(i, gpu.DeviceOptions{})
-		if err != nil {
-			inst.Close()
-			return nil, err
-		}
-		out = append(out, d)
-	}
-	return out, nil
+	return gpu.OpenAll(gpu.Options{Selector: selector})
 }
 
-// CloseDevices closes devices and then the instances they were opened on (OpenDevices opens
-// one instance for all of them).
-func CloseDevices(devs []*gpu.Device) {
-	var insts []*gpu.Instance
-	for _, d := range devs {
-		insts = append(insts, d.Instance())
-		d.Close()
-	}
-	seen := map[*gpu.Instance]bool{}
-	for _, i := range insts {
-		if !seen[i] {
-			seen[i] = true
-			i.Close()
-		}
-	}
-}
+// CloseDevices closes devices and then the instances they were opened on.
+func CloseDevices(devs []*gpu.Device) { gpu.CloseAll(devs) }
 
 // Answer is one VQA answer, as transformers' visual-question-answering pipeline returns it.
 type Answer struct {

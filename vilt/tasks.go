@@ -94,7 +94,11 @@ func (p *Pipeline) Embed(ctx context.Context, image *processor.RGBImage, text st
 // NeedHead checks that the model has the head a task needs.
 func (p *Pipeline) NeedHead(task string, h weights.Head) error {
 	if p.Model.Head != h {
-		return fmt.Errorf("%w: %s needs a %s model (e.g. %s); %s is a %s", ErrWrongHead, task, h, DefaultModel(task), p.Dir, p.Model.Head)
+		name := p.Name
+		if name == "" {
+			name = p.Dir
+		}
+		return fmt.Errorf("%w: %s needs a %s model (e.g. %s); %s is a %s", ErrWrongHead, task, h, DefaultModel(task), name, p.Model.Head)
 	}
 	return nil
 }
@@ -151,6 +155,43 @@ func (p *Pipeline) prepareAll(images []*processor.RGBImage) ([]*processor.PixelI
 		out[i] = pi
 	}
 	return out, nil
+}
+
+// example prepares the images of one example (one, or NLVR2's left and right) and encodes
+// its text.
+func (t *Tasks) example(text string, images ...*processor.RGBImage) (Example, error) {
+	pix, err := t.P.prepareAll(images)
+	if err != nil {
+		return Example{}, err
+	}
+	enc, err := t.Encode(text, "")
+	if err != nil {
+		return Example{}, err
+	}
+	return Example{Encoding: enc, Images: pix}, nil
+}
+
+// crossExamples pairs every image with every text, image-major: example i·len(texts)+j is
+// image i with text j. Each image is prepared and each text encoded once; textName names
+// a text in errors ("question", "text").
+func (t *Tasks) crossExamples(images []*processor.RGBImage, texts []string, textName string) ([]Example, error) {
+	pix, err := t.P.prepareAll(images)
+	if err != nil {
+		return nil, err
+	}
+	encs := make([]processor.Encoding, len(texts))
+	for j, s := range texts {
+		if encs[j], err = t.Encode(s, ""); err != nil {
+			return nil, fmt.Errorf("%s %d: %w", textName, j, err)
+		}
+	}
+	ex := make([]Example, 0, len(pix)*len(encs))
+	for i := range pix {
+		for j := range encs {
+			ex = append(ex, Example{Encoding: encs[j], Images: []*processor.PixelImage{pix[i]}})
+		}
+	}
+	return ex, nil
 }
 
 // BatchInputs pads examples into one batch: text to the longest (pad token, attention 0),
@@ -235,7 +276,7 @@ func (p *Pipeline) RunExamplesPadded(ctx context.Context, ex []Example, textMult
 func SplitOutputs(out *Outputs, B, T int, ex []Example, head weights.Head) []*Outputs {
 	res := make([]*Outputs, B)
 	for b := range res {
-		o := &Outputs{Tensors: map[string]*Tensor{}, SeqLen: out.SeqLen, ImageTokens: out.ImageTokens}
+		o := &Outputs{Tensors: map[string]*Tensor{}, SeqLen: out.SeqLen, ImageTokens: out.ImageTokens, PassImageTokens: out.PassImageTokens}
 		want := ex[b].Outputs
 		if want == nil {
 			want = DefaultExampleOutputs
@@ -318,21 +359,9 @@ func (t *Tasks) VQA(ctx context.Context, images []*processor.RGBImage, questions
 	if topK <= 0 {
 		topK = 5
 	}
-	pix, err := t.P.prepareAll(images)
+	ex, err := t.crossExamples(images, questions, "question")
 	if err != nil {
 		return nil, err
-	}
-	encs := make([]processor.Encoding, len(questions))
-	for j, q := range questions {
-		if encs[j], err = t.Encode(q, ""); err != nil {
-			return nil, fmt.Errorf("question %d: %w", j, err)
-		}
-	}
-	var ex []Example
-	for i := range pix {
-		for j := range encs {
-			ex = append(ex, Example{Encoding: encs[j], Images: []*processor.PixelImage{pix[i]}})
-		}
 	}
 	outs, err := t.run(ctx, ex)
 	if err != nil {
@@ -387,14 +416,11 @@ func (t *Tasks) FillMask(ctx context.Context, image *processor.RGBImage, text st
 	if !ok {
 		return nil, fmt.Errorf("fill-mask: the vocabulary has no mask token %q", maskTok)
 	}
-	pix, err := t.P.PrepareImage(image)
+	ex, err := t.example(text, image)
 	if err != nil {
 		return nil, err
 	}
-	enc, err := t.Encode(text, "")
-	if err != nil {
-		return nil, err
-	}
+	enc := ex.Encoding
 	// origin[k] is the original mask index of the k-th mask still in the text.
 	var origin []int
 	for _, id := range enc.IDs {
@@ -413,7 +439,7 @@ func (t *Tasks) FillMask(ctx context.Context, image *processor.RGBImage, text st
 				return nil, err
 			}
 		}
-		outs, err := t.run(ctx, []Example{{Encoding: enc, Images: []*processor.PixelImage{pix}}})
+		outs, err := t.run(ctx, []Example{{Encoding: enc, Images: ex.Images}})
 		if err != nil {
 			return nil, err
 		}
@@ -515,15 +541,11 @@ func (t *Tasks) NLVR2(ctx context.Context, left, right *processor.RGBImage, text
 	if err := t.P.NeedHead("nlvr2", weights.HeadNLVR2); err != nil {
 		return nil, err
 	}
-	pix, err := t.P.prepareAll([]*processor.RGBImage{left, right})
+	ex, err := t.example(text, left, right)
 	if err != nil {
 		return nil, err
 	}
-	enc, err := t.Encode(text, "")
-	if err != nil {
-		return nil, err
-	}
-	outs, err := t.run(ctx, []Example{{Encoding: enc, Images: pix}})
+	outs, err := t.run(ctx, []Example{ex})
 	if err != nil {
 		return nil, err
 	}
@@ -574,21 +596,9 @@ func (t *Tasks) Rank(ctx context.Context, images []*processor.RGBImage, texts []
 	if len(images) == 0 || len(texts) == 0 {
 		return nil, badInput("rank needs at least one image and one text")
 	}
-	pix, err := t.P.prepareAll(images)
+	ex, err := t.crossExamples(images, texts, "text")
 	if err != nil {
 		return nil, err
-	}
-	encs := make([]processor.Encoding, len(texts))
-	for j, s := range texts {
-		if encs[j], err = t.Encode(s, ""); err != nil {
-			return nil, fmt.Errorf("text %d: %w", j, err)
-		}
-	}
-	ex := make([]Example, 0, len(pix)*len(encs))
-	for i := range pix {
-		for j := range encs {
-			ex = append(ex, Example{Encoding: encs[j], Images: []*processor.PixelImage{pix[i]}})
-		}
 	}
 	outs, err := t.run(ctx, ex)
 	if err != nil {
@@ -639,21 +649,17 @@ func (t *Tasks) Embed(ctx context.Context, image *processor.RGBImage, text strin
 	if t.P.Model.Head == weights.HeadNLVR2 {
 		return nil, fmt.Errorf("%w: embed takes one image per text; use a ViltModel, MLM, VQA or retrieval model", ErrWrongHead)
 	}
-	pix, err := t.P.PrepareImage(image)
+	ex, err := t.example(text, image)
 	if err != nil {
 		return nil, err
 	}
-	enc, err := t.Encode(text, "")
-	if err != nil {
-		return nil, err
-	}
-	outs, err := t.run(ctx, []Example{{Encoding: enc, Images: []*processor.PixelImage{pix},
-		Outputs: []string{"pooler_output", "last_hidden_state"}}})
+	ex.Outputs = []string{"pooler_output", "last_hidden_state"}
+	outs, err := t.run(ctx, []Example{ex})
 	if err != nil {
 		return nil, err
 	}
 	o := outs[0]
-	e := &Embedding{PoolerOutput: o.Tensors["pooler_output"], LastHiddenState: o.Tensors["last_hidden_state"], Tokens: enc.Tokens}
+	e := &Embedding{PoolerOutput: o.Tensors["pooler_output"], LastHiddenState: o.Tensors["last_hidden_state"], Tokens: ex.Encoding.Tokens}
 	if len(o.ImageTokenMask) > 0 {
 		e.ImageTokenMask = o.ImageTokenMask[0]
 	}

@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -95,7 +96,7 @@ func TestMLMBinMatchesSafetensorsBackbone(t *testing.T) {
 			t.Errorf("bin lacks vilt.%s", name)
 			continue
 		}
-		if !bytes.Equal(a.Bytes(), b.Bytes()) || a.DType != b.DType || !equalInts(a.Shape, b.Shape) {
+		if !bytes.Equal(a.Bytes(), b.Bytes()) || a.DType != b.DType || !slices.Equal(a.Shape, b.Shape) {
 			t.Errorf("%s differs between model.safetensors and the MLM .bin", name)
 		}
 	}
@@ -113,16 +114,4 @@ func TestMLMBinMatchesSafetensorsBackbone(t *testing.T) {
 			t.Errorf("unexpected key %s", n)
 		}
 	}
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

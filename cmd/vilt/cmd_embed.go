@@ -17,9 +17,7 @@ func init() {
 }
 
 func runEmbed(args []string, stdout io.Writer) error {
-	fs := newFlagSet("embed")
-	var mf modelFlags
-	mf.register(fs, "embed")
+	fs, mf := taskFlagSet("embed", false)
 	image := fs.String("image", "", "image `file`")
 	text := fs.String("text", "", "`text`")
 	output := fs.String("output", "", "output `file`.safetensors: pooler_output [1,H], last_hidden_state [1,S,H], image_token_mask [1,1+L]")
@@ -32,16 +30,12 @@ func runEmbed(args []string, stdout io.Writer) error {
 	if *image == "" || *text == "" || *output == "" {
 		return usageErrorf("--image, --text and --output are required")
 	}
-	img, err := readImage(*image, mf.maxPixels)
+	run, err := mf.start(stdout, []string{*image})
 	if err != nil {
 		return err
 	}
-	ctx, p, done, err := mf.open(stdout)
-	if err != nil {
-		return err
-	}
-	defer done()
-	e, err := p.Embed(ctx, img, *text)
+	defer run.close()
+	e, err := run.tasks.Embed(run.ctx, run.images[0], *text)
 	if err != nil {
 		return err
 	}

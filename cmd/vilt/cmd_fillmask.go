@@ -15,9 +15,7 @@ func init() {
 }
 
 func runFillMask(args []string, stdout io.Writer) error {
-	fs := newFlagSet("fill-mask")
-	var mf modelFlags
-	mf.register(fs, "fill-mask")
+	fs, mf := taskFlagSet("fill-mask", false)
 	image := fs.String("image", "", "image `file`")
 	text := fs.String("text", "", "`text` with [MASK] tokens, e.g. \"a bunch of [MASK] laying on a [MASK].\"")
 	topK := fs.Int("top-k", 5, "candidates listed per mask")
@@ -34,16 +32,12 @@ func runFillMask(args []string, stdout io.Writer) error {
 	if *topK < 1 {
 		return usageErrorf("--top-k must be >= 1")
 	}
-	img, err := readImage(*image, mf.maxPixels)
+	run, err := mf.start(stdout, []string{*image})
 	if err != nil {
 		return err
 	}
-	ctx, p, done, err := mf.open(stdout)
-	if err != nil {
-		return err
-	}
-	defer done()
-	res, err := p.FillMask(ctx, img, *text, *topK)
+	defer run.close()
+	res, err := run.tasks.FillMask(run.ctx, run.images[0], *text, *topK)
 	if err != nil {
 		return err
 	}

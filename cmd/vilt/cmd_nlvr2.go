@@ -15,9 +15,7 @@ func init() {
 }
 
 func runNLVR2(args []string, stdout io.Writer) error {
-	fs := newFlagSet("nlvr2")
-	var mf modelFlags
-	mf.register(fs, "nlvr2")
+	fs, mf := taskFlagSet("nlvr2", false)
 	var images procStrings
 	fs.Var(&images, "image", "image `file`: give twice, left then right")
 	text := fs.String("text", "", "the `sentence` to check")
@@ -30,16 +28,12 @@ func runNLVR2(args []string, stdout io.Writer) error {
 	if len(images) != 2 || *text == "" {
 		return usageErrorf("need --image twice (left, right) and --text")
 	}
-	imgs, err := readImages(images, mf.maxPixels)
+	run, err := mf.start(stdout, images)
 	if err != nil {
 		return err
 	}
-	ctx, p, done, err := mf.open(stdout)
-	if err != nil {
-		return err
-	}
-	defer done()
-	res, err := p.NLVR2(ctx, imgs[0], imgs[1], *text)
+	defer run.close()
+	res, err := run.tasks.NLVR2(run.ctx, run.images[0], run.images[1], *text)
 	if err != nil {
 		return err
 	}

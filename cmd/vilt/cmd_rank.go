@@ -20,10 +20,7 @@ func init() {
 }
 
 func runRank(args []string, stdout io.Writer) error {
-	fs := newFlagSet("rank")
-	var mf modelFlags
-	mf.register(fs, "rank")
-	mf.registerBatch(fs)
+	fs, mf := taskFlagSet("rank", true)
 	var images, texts, textFiles procStrings
 	fs.Var(&images, "images", "images: a `FILE|GLOB` (an image, a glob such as 'photos/*.jpg', or a text file listing image paths); repeatable")
 	fs.Var(&texts, "text", "a candidate `text` (repeatable)")
@@ -55,19 +52,13 @@ func runRank(args []string, stdout io.Writer) error {
 	if len(paths) == 0 || len(all) == 0 {
 		return usageErrorf("need images (--images) and texts (--texts FILE or --text)")
 	}
-	imgs, err := readImages(paths, mf.maxPixels)
+	run, err := mf.start(stdout, paths)
 	if err != nil {
 		return err
 	}
-	ctx, p, done, err := mf.open(stdout)
-	if err != nil {
-		return err
-	}
-	defer done()
-	t := p.Tasks()
-	t.BatchSize = mf.batch
-	t.Progress = progressBar("rank", mf.quiet)
-	res, err := t.Rank(ctx, imgs, all, *topK)
+	defer run.close()
+	run.tasks.Progress = progressBar("rank", mf.quiet)
+	res, err := run.tasks.Rank(run.ctx, run.images, all, *topK)
 	if err != nil {
 		return err
 	}

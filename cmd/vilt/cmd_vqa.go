@@ -16,10 +16,7 @@ func init() {
 }
 
 func runVQA(args []string, stdout io.Writer) error {
-	fs := newFlagSet("vqa")
-	var mf modelFlags
-	mf.register(fs, "vqa")
-	mf.registerBatch(fs)
+	fs, mf := taskFlagSet("vqa", true)
 	var images, questions procStrings
 	fs.Var(&images, "image", "image `file` (repeat: every image is asked every question)")
 	fs.Var(&questions, "question", "`question` (repeat)")
@@ -37,18 +34,12 @@ func runVQA(args []string, stdout io.Writer) error {
 	if *topK < 1 {
 		return usageErrorf("--top-k must be >= 1")
 	}
-	imgs, err := readImages(images, mf.maxPixels)
+	run, err := mf.start(stdout, images)
 	if err != nil {
 		return err
 	}
-	ctx, p, done, err := mf.open(stdout)
-	if err != nil {
-		return err
-	}
-	defer done()
-	t := p.Tasks()
-	t.BatchSize = mf.batch
-	ans, err := t.VQA(ctx, imgs, questions, *topK)
+	defer run.close()
+	ans, err := run.tasks.VQA(run.ctx, run.images, questions, *topK)
 	if err != nil {
 		return err
 	}

@@ -54,8 +54,15 @@ func usageErrorf(format string, a ...any) error {
 func newFlagSet(name string) *flag.FlagSet {
 	fs := flag.NewFlagSet("vilt "+name, flag.ContinueOnError)
 	fs.SetOutput(os.Stderr)
+	if flagSetMade != nil {
+		flagSetMade(fs)
+	}
 	return fs
 }
+
+// flagSetMade, when set (tests), sees each command's flag set as it is made: the help,
+// completion and README tests compare the flags they name with the real ones.
+var flagSetMade func(*flag.FlagSet)
 
 func printHelp(w io.Writer) {
 	fmt.Fprintln(w, "vilt: ViLT vision-and-language inference on Vulkan compute")

@@ -32,6 +32,18 @@ type modelFlags struct {
 	maxPixels int64
 }
 
+// taskFlagSet is a task command's flag set with the shared model flags (and --batch for the
+// commands that batch many pairs).
+func taskFlagSet(task string, batch bool) (*flag.FlagSet, *modelFlags) {
+	fs := newFlagSet(task)
+	mf := &modelFlags{}
+	mf.register(fs, task)
+	if batch {
+		mf.registerBatch(fs)
+	}
+	return fs, mf
+}
+
 func (f *modelFlags) register(fs *flag.FlagSet, task string) {
 	f.task = task
 	def := vilt.DefaultModel(task)
@@ -113,6 +125,9 @@ func (f *modelFlags) load(ctx context.Context, stdout io.Writer) (*vilt.Pipeline
 	if err != nil {
 		return nil, err
 	}
+	if dir != f.model {
+		p.Name = f.model // a hub id: name the model as the user did, not by its cache folder
+	}
 	slog.Debug("model loaded", "dir", dir, "head", p.Model.Head, "devices", p.Model.LoadInfo().Devices, "ms", time.Since(start).Milliseconds())
 	if note := demoNote(dir); note != "" {
 		if f.asJSON {
@@ -124,17 +139,38 @@ func (f *modelFlags) load(ctx context.Context, stdout io.Writer) (*vilt.Pipeline
 	return p, nil
 }
 
-// open applies --quiet and loads the pipeline under a context cancelled by SIGINT/SIGTERM;
-// done releases both.
-func (f *modelFlags) open(stdout io.Writer) (context.Context, *vilt.Pipeline, func(), error) {
+// taskRun is what a task command works with once its inputs are read: the decoded images,
+// the model, its task runner (with --batch) and a context cancelled by SIGINT/SIGTERM.
+type taskRun struct {
+	ctx    context.Context
+	p      *vilt.Pipeline
+	tasks  *vilt.Tasks
+	images []*processor.RGBImage
+	stop   func()
+}
+
+// close frees the model and the signal handler.
+func (r *taskRun) close() { r.p.Close(); r.stop() }
+
+// start decodes the image files (so a bad path fails before the model loads), applies
+// --quiet, and loads the model under a context cancelled by SIGINT/SIGTERM.
+func (f *modelFlags) start(stdout io.Writer, imagePaths []string) (*taskRun, error) {
+	imgs, err := readImages(imagePaths, f.maxPixels)
+	if err != nil {
+		return nil, err
+	}
 	f.setup()
 	ctx, stop := signalContext()
 	p, err := f.load(ctx, stdout)
 	if err != nil {
 		stop()
-		return nil, nil, nil, err
+		return nil, err
 	}
-	return ctx, p, func() { p.Close(); stop() }, nil
+	t := p.Tasks()
+	if f.batch > 0 {
+		t.BatchSize = f.batch
+	}
+	return &taskRun{ctx: ctx, p: p, tasks: t, images: imgs, stop: stop}, nil
 }
 
 // demoNote is the "vilt_vk_note" of a model's config.json: the demo model says there that its

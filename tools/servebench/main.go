@@ -72,7 +72,7 @@ func run(model, synthetic, procDir, imagePath string, edge, clients, requests, m
 		if err != nil {
 			return err
 		}
-		p = &vilt.Pipeline{Model: m, Processor: proc, Dir: "synthetic:" + synthetic}
+		p = &vilt.Pipeline{Model: m, Processor: proc, Dir: "synthetic:" + synthetic, Name: "synthetic:" + synthetic}
 	case model != "":
 		p, err = vilt.Load(ctx, model, vilt.LoadOptions{DeviceSelector: device})
 		if err != nil {
