@@ -2,7 +2,10 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -150,6 +153,7 @@ func (r *pairRunner) run(ctx context.Context, lo, hi int, emit func(l, j int, o 
 type batchRun struct {
 	mf     *modelFlags
 	m      []manifestEntry
+	inputs string // hex sha256 of the manifest and the shared texts
 	sh     shard
 	output string // the shard's file
 	lo, hi int    // its entries
@@ -163,11 +167,21 @@ func newBatchRun(mf *modelFlags, sf *shardFlags, shared []string, output string)
 	if err != nil {
 		return nil, err
 	}
-	m, err := readManifest(sf.manifest, shared)
+	raw, err := os.ReadFile(sf.manifest)
 	if err != nil {
 		return nil, err
 	}
-	b := &batchRun{mf: mf, m: m, sh: sh, output: shardPath(output, sh)}
+	m, err := parseManifest(bytes.NewReader(raw), sf.manifest, shared)
+	if err != nil {
+		return nil, err
+	}
+	h := sha256.New()
+	h.Write(raw)
+	for _, s := range shared {
+		h.Write([]byte{0})
+		h.Write([]byte(s))
+	}
+	b := &batchRun{mf: mf, m: m, sh: sh, output: shardPath(output, sh), inputs: hex.EncodeToString(h.Sum(nil))}
 	b.lo, b.hi = sh.lines(len(m))
 	return b, nil
 }
@@ -303,10 +317,13 @@ const (
 	metaEntries      = "entries"          // "lo-hi" of a shard
 	metaShard        = "shard"            // "I/N" of a shard
 	metaManifestSize = "manifest_entries" // entries of the whole manifest
+	metaInputs       = "inputs_sha256"    // of the manifest and the shared texts
+	metaBatch        = "batch"            // pairs per forward (results depend on it by float rounding)
 )
 
 func (b *batchRun) embedMeta() map[string]string {
-	meta := map[string]string{"producer": "vilt-vk", "task": "embed", "model": b.mf.model, metaManifestSize: strconv.Itoa(len(b.m))}
+	meta := map[string]string{"producer": "vilt-vk", "task": "embed", "model": b.mf.model, metaManifestSize: strconv.Itoa(len(b.m)),
+		metaInputs: b.inputs, metaBatch: strconv.Itoa(b.mf.batch)}
 	if b.sh.sharded() {
 		meta[metaShard] = b.sh.String()
 		meta[metaEntries] = fmt.Sprintf("%d-%d", b.lo, b.hi)

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -47,8 +48,13 @@ func readManifest(path string, shared []string) ([]manifestEntry, error) {
 		return nil, err
 	}
 	defer f.Close()
+	return parseManifest(f, path, shared)
+}
+
+// parseManifest reads the manifest named path from r (see readManifest).
+func parseManifest(r io.Reader, path string, shared []string) ([]manifestEntry, error) {
 	var out []manifestEntry
-	sc := bufio.NewScanner(f)
+	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 64<<20)
 	for n := 1; sc.Scan(); n++ {
 		b := bytes.TrimSpace(sc.Bytes())
