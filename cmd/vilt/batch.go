@@ -12,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 
@@ -207,7 +208,7 @@ func (b *batchRun) report(stdout io.Writer, pairs int64, skipped bool) error {
 func (b *batchRun) done(check func() error) (bool, error) {
 	if _, err := os.Stat(b.output); errors.Is(err, os.ErrNotExist) {
 		removeStaleTemps(b.output)
-		return false, nil
+		return false, os.MkdirAll(filepath.Dir(b.output), 0o755)
 	} else if err != nil {
 		return false, err
 	}
