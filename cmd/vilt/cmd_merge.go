@@ -45,19 +45,15 @@ flags:`)
 	if *output == "" {
 		return usageErrorf("--output is required")
 	}
+	merge := map[string]func(string, []string) (int64, error){".jsonl": mergeJSONL, ".safetensors": mergeSafetensors}[strings.ToLower(filepath.Ext(*output))]
+	if merge == nil {
+		return usageErrorf("--output %s: want a .jsonl (rank) or .safetensors (embed) file", *output)
+	}
 	files, err := shardFiles(*output, fs.Args())
 	if err != nil {
 		return err
 	}
-	var rows int64
-	switch ext := strings.ToLower(filepath.Ext(*output)); ext {
-	case ".jsonl":
-		rows, err = mergeJSONL(*output, files)
-	case ".safetensors":
-		rows, err = mergeSafetensors(*output, files)
-	default:
-		return usageErrorf("--output %s: want a .jsonl (rank) or .safetensors (embed) file", *output)
-	}
+	rows, err := merge(*output, files)
 	if err != nil {
 		return err
 	}

@@ -45,6 +45,9 @@ func runRank(args []string, stdout io.Writer) error {
 	if err := sf.check(); err != nil {
 		return err
 	}
+	if sf.manifest != "" && len(images) > 0 {
+		return usageErrorf("--manifest names the images: drop --images")
+	}
 	if *topK < 0 {
 		return usageErrorf("--top-k must be >= 0")
 	}
@@ -61,9 +64,6 @@ func runRank(args []string, stdout io.Writer) error {
 		all = append(all, lines...)
 	}
 	if sf.manifest != "" {
-		if len(images) > 0 {
-			return usageErrorf("--manifest names the images: drop --images")
-		}
 		return runRankManifest(&mf, &sf, all, sf.output, stdout)
 	}
 	if len(paths) == 0 || len(all) == 0 {

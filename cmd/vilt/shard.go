@@ -142,10 +142,13 @@ func (f *shardFlags) registerOutput(fs *flag.FlagSet, what string) {
 	fs.StringVar(&f.output, "output", "", "with --manifest: results `FILE` ("+what+"; with a shard: FILE-IIIII-of-NNNNN"+"; join them with 'vilt merge')")
 }
 
-// check refuses --shard without --manifest.
+// check refuses --shard (and rank's --output) without --manifest.
 func (f *shardFlags) check() error {
 	if f.manifest == "" && f.shard != "" {
 		return usageErrorf("--shard needs --manifest")
+	}
+	if f.manifest == "" && f.output != "" {
+		return usageErrorf("--output needs --manifest (without it, results go to stdout)")
 	}
 	return nil
 }

@@ -154,6 +154,27 @@ func FuzzParseManifest(f *testing.F) {
 	})
 }
 
+// TestBatchUsageErrors: batch flags out of place are usage errors (exit 2), before any
+// model is loaded.
+func TestBatchUsageErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{"rank", "--images", "a.png", "--text", "t", "--shard", "0/2"},
+		{"rank", "--images", "a.png", "--text", "t", "--output", "o.jsonl"},
+		{"rank", "--manifest", "m.jsonl", "--images", "a.png"},
+		{"rank", "--manifest", "m.jsonl"},
+		{"rank", "--manifest", "m.jsonl", "--output", "o.jsonl", "--shard", "3/3"},
+		{"embed", "--image", "a.png", "--text", "t", "--output", "o.safetensors", "--shard", "0/2"},
+		{"embed", "--manifest", "m.jsonl", "--image", "a.png", "--output", "o.safetensors"},
+		{"merge"},
+		{"merge", "--output", "o.txt", "o-00000-of-00001.txt"},
+		{"merge", "--output", "o.jsonl", "o.jsonl"},
+	} {
+		if _, errOut, code := runVilt(t, nil, args...); code != 2 {
+			t.Errorf("%q: exit %d, want 2: %s", args, code, errOut)
+		}
+	}
+}
+
 func TestHealthcheckCommand(t *testing.T) {
 	code := http.StatusOK
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
