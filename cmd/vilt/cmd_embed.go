@@ -21,11 +21,30 @@ func runEmbed(args []string, stdout io.Writer) error {
 	image := fs.String("image", "", "image `file`")
 	text := fs.String("text", "", "`text`")
 	output := fs.String("output", "", "output `file`.safetensors: pooler_output [1,H], last_hidden_state [1,S,H], image_token_mask [1,1+L]")
+	var sf shardFlags
+	sf.register(fs)
+	mf.registerBatch(fs)
 	if err := parseFlags(fs, args,
 		"usage: vilt embed --image I --text T --output F.safetensors",
 		"\nThe sequence is the text tokens, the image CLS, then the image patches in row-major order.",
+		"With --manifest (batch mode, shardable): pooler_output [P,H] of every pair of the manifest,",
+		"index [P] (its entry) and text_index [P] (its text) in --output; --text serves entries without",
+		"texts; see 'vilt merge'.",
 	); err != nil {
 		return err
+	}
+	if err := sf.check(); err != nil {
+		return err
+	}
+	if sf.manifest != "" {
+		if *image != "" {
+			return usageErrorf("--manifest names the images: drop --image")
+		}
+		var shared []string
+		if *text != "" {
+			shared = []string{*text}
+		}
+		return runEmbedManifest(&mf, &sf, shared, *output, stdout)
 	}
 	if *image == "" || *text == "" || *output == "" {
 		return usageErrorf("--image, --text and --output are required")

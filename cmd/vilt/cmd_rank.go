@@ -26,13 +26,24 @@ func runRank(args []string, stdout io.Writer) error {
 	fs.Var(&texts, "text", "a candidate `text` (repeatable)")
 	fs.Var(&textFiles, "texts", "`FILE` with one candidate text per line ('-' for stdin); repeatable")
 	topK := fs.Int("top-k", 5, "entries per ranking (0: all)")
+	var sf shardFlags
+	sf.register(fs)
+	sf.registerOutput(fs, "JSONL: {index, image, id, scores} per manifest entry")
 	if err := parseFlags(fs, args,
 		"usage: vilt rank --images FILE|GLOB --texts FILE [--top-k 5]",
 		"\nRuns the retrieval head on every (image, text) pair, batched over the devices, and ranks",
 		"texts per image and images per text by the raw rank_output logit. --json: {scores[i][j],",
 		"image_to_texts, text_to_images}, each entry {index, label, score}.",
+		"With --manifest (batch mode, shardable): each entry's image with its texts (or --text/--texts),",
+		"one JSONL line per entry in --output; see 'vilt merge'.",
 	); err != nil {
 		return err
+	}
+	if err := sf.check(); err != nil {
+		return err
+	}
+	if sf.manifest != "" && len(images) > 0 {
+		return usageErrorf("--manifest names the images: drop --images")
 	}
 	if *topK < 0 {
 		return usageErrorf("--top-k must be >= 0")
@@ -48,6 +59,9 @@ func runRank(args []string, stdout io.Writer) error {
 			return err
 		}
 		all = append(all, lines...)
+	}
+	if sf.manifest != "" {
+		return runRankManifest(&mf, &sf, all, sf.output, stdout)
 	}
 	if len(paths) == 0 || len(all) == 0 {
 		return usageErrorf("need images (--images) and texts (--texts FILE or --text)")
