@@ -240,11 +240,12 @@ func runRankManifest(mf *modelFlags, sf *shardFlags, shared []string, output str
 		}
 		return err
 	}
-	ctx, p, closeAll, err := mf.open(stdout)
+	run, err := mf.start(stdout, nil)
 	if err != nil {
 		return err
 	}
-	defer closeAll()
+	defer run.close()
+	ctx, p := run.ctx, run.p
 	if err := p.NeedHead("rank", weights.HeadRetrieval); err != nil {
 		return err
 	}
@@ -344,11 +345,12 @@ func runEmbedManifest(mf *modelFlags, sf *shardFlags, shared []string, output st
 		}
 		return err
 	}
-	ctx, p, closeAll, err := mf.open(stdout)
+	run, err := mf.start(stdout, nil)
 	if err != nil {
 		return err
 	}
-	defer closeAll()
+	defer run.close()
+	ctx, p := run.ctx, run.p
 	if p.Model.Head == weights.HeadNLVR2 {
 		return fmt.Errorf("%w: embed takes one image per text; use a ViltModel, MLM, VQA or retrieval model", vilt.ErrWrongHead)
 	}

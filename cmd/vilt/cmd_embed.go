@@ -44,7 +44,7 @@ func runEmbed(args []string, stdout io.Writer) error {
 		if *text != "" {
 			shared = []string{*text}
 		}
-		return runEmbedManifest(&mf, &sf, shared, *output, stdout)
+		return runEmbedManifest(mf, &sf, shared, *output, stdout)
 	}
 	if *image == "" || *text == "" || *output == "" {
 		return usageErrorf("--image, --text and --output are required")

@@ -61,7 +61,7 @@ func runRank(args []string, stdout io.Writer) error {
 		all = append(all, lines...)
 	}
 	if sf.manifest != "" {
-		return runRankManifest(&mf, &sf, all, sf.output, stdout)
+		return runRankManifest(mf, &sf, all, sf.output, stdout)
 	}
 	if len(paths) == 0 || len(all) == 0 {
 		return usageErrorf("need images (--images) and texts (--texts FILE or --text)")

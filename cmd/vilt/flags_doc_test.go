@@ -161,6 +161,9 @@ func TestREADMECommandsParse(t *testing.T) {
 		if name == "help" {
 			continue
 		}
+		if name == "--version" || name == "-version" { // main's alias of `vilt version`
+			name, words = "version", append([]string{"version"}, words[1:]...)
+		}
 		if _, ok := commands[name]; !ok {
 			t.Errorf("README: vilt %s: no such command", strings.Join(words, " "))
 			continue
