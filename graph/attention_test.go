@@ -3,6 +3,7 @@ package graph
 import (
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/vilt-vk/vilt-vk/gpu"
@@ -12,6 +13,8 @@ import (
 func TestAttentionMatchesReference(t *testing.T) {
 	k := newTestKernels(t)
 	r := rand.New(rand.NewPCG(11, 12))
+	defaults := k.choice
+	defer func() { k.choice = defaults }()
 	cases := []struct{ b, s, hid, heads int }{
 		{1, 1, 32, 4},    // d 8
 		{1, 7, 32, 4},    // d 8
@@ -22,13 +25,20 @@ func TestAttentionMatchesReference(t *testing.T) {
 		{2, 50, 96, 3},   // d 32
 	}
 	for _, c := range cases {
-		for vi, withProbs := range []bool{false, true, false, true} {
-			sg := vi < 2
+		for vi, withProbs := range []bool{false, true, false, true, false, true} {
+			sg := vi < 2 || vi == 5
+			form := []Form{FormTexel, FormStorage}[vi%2]
+			small := vi >= 4
+			k.choice = defaults
 			k.SetTexelSubgroup(sg)
+			k.SetForm(form)
+			if small {
+				shrinkViews(k)
+			}
 			if sg != k.TexelSubgroup() {
 				continue // the device cannot run the subgroup form
 			}
-			t.Run(fmt.Sprintf("b%d_s%d_h%d_heads%d_probs%v_sg%v", c.b, c.s, c.hid, c.heads, withProbs, sg), func(t *testing.T) {
+			t.Run(fmt.Sprintf("b%d_s%d_h%d_heads%d_probs%v_sg%v_%v_small%v", c.b, c.s, c.hid, c.heads, withProbs, sg, form, small), func(t *testing.T) {
 				qkv := randn(r, c.b*c.s*3*c.hid, 1)
 				mask := make([]float32, c.b*c.s)
 				for i := range mask {
@@ -49,6 +59,16 @@ func TestAttentionMatchesReference(t *testing.T) {
 				if withProbs {
 					pr = newOut(t, k, c.b, c.heads, c.s, c.s)
 					prp = &pr.Tensor
+				}
+				if small && c.s*3*c.hid/4 > 8192 {
+					// One sequence exceeds the shrunk storage view: a clear error, nothing recorded.
+					rec, err := k.dev.NewRecorder(gpu.RecorderOptions{})
+					must(t, err)
+					defer rec.Close()
+					if err := k.Attention(rec, out.Tensor, q, m, c.heads, prp); err == nil || !strings.Contains(err.Error(), "exceeds") {
+						t.Fatalf("err = %v, want a view-limit error", err)
+					}
+					return
 				}
 				run(t, k, func(rec *gpu.Recorder) error { return k.Attention(rec, out.Tensor, q, m, c.heads, prp) })
 				wantCtx, wantP := ref.Attention(qkv, add, c.b, c.s, c.hid, c.heads)

@@ -7,6 +7,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/vilt-vk/vilt-vk/gpu"
+	"github.com/vilt-vk/vilt-vk/graph"
 )
 
 func init() {
@@ -22,7 +23,27 @@ type devicesReport struct {
 	Loader          string           `json:"loader"`
 	InstanceVersion string           `json:"instance_version"`
 	Default         int              `json:"default"`
-	Devices         []gpu.DeviceInfo `json:"devices"`
+	Devices         []deviceEntry `json:"devices"`
+}
+
+// deviceEntry is a device's info plus the kernels graph.Choose picks for it (the same choice
+// every model loaded on it makes, VILT_* overrides included).
+type deviceEntry struct {
+	gpu.DeviceInfo
+	Kernels map[string]string `json:"kernels"`
+}
+
+func kernelsFor(info gpu.DeviceInfo) ([][2]string, map[string]string) {
+	c, err := graph.Choose(info, graph.OverridesFromEnv())
+	if err != nil {
+		return [][2]string{{"error", err.Error()}}, map[string]string{"error": err.Error()}
+	}
+	rows := c.Describe()
+	m := make(map[string]string, len(rows))
+	for _, r := range rows {
+		m[r[0]] = r[1]
+	}
+	return rows, m
 }
 
 func runDevices(args []string, stdout io.Writer) error {
@@ -42,7 +63,11 @@ func runDevices(args []string, stdout io.Writer) error {
 		return err
 	}
 	ver, _ := gpu.InstanceVersion()
-	rep := devicesReport{Loader: gpu.LibraryPath(), InstanceVersion: ver, Default: -1, Devices: devs}
+	rep := devicesReport{Loader: gpu.LibraryPath(), InstanceVersion: ver, Default: -1}
+	for _, d := range devs {
+		_, m := kernelsFor(d)
+		rep.Devices = append(rep.Devices, deviceEntry{DeviceInfo: d, Kernels: m})
+	}
 	if idx, err := gpu.Select(devs, ""); err == nil {
 		rep.Default = idx[0]
 	}
@@ -94,6 +119,11 @@ func runDevices(args []string, stdout io.Writer) error {
 		row("storageBuffer16BitAccess", f.StorageBuffer16BitAccess)
 		row("shaderInt8", f.ShaderInt8)
 		row("cooperative matrix", fmt.Sprintf("KHR %v, NV %v", f.CooperativeMatrix, f.CooperativeMatrixNV))
+		row("kernels this device gets", "")
+		rows, _ := kernelsFor(d)
+		for _, r := range rows {
+			row("  "+r[0], r[1])
+		}
 		tw.Flush()
 	}
 	return nil

@@ -1,0 +1,148 @@
+package graph
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/vilt-vk/vilt-vk/gpu"
+)
+
+// Synthetic devices: what each kind of implementation reports (the numbers are real ones:
+// lavapipe at 128/256/512-bit vectors, SwiftShader, a desktop GPU with size control, a
+// mobile GPU at Vulkan's minimums).
+func synthDevice(kind string) gpu.DeviceInfo {
+	all := []string{"basic", "vote", "arithmetic", "ballot", "shuffle", "shuffle_relative", "clustered", "quad"}
+	info := gpu.DeviceInfo{Type: gpu.TypeCPU}
+	l := &info.Limits
+	f := &info.Features
+	l.MaxStorageBufferRange = 128 << 20
+	l.MaxTexelBufferElements = 134217728
+	l.MaxComputeSharedMemorySize = 32768
+	l.MaxComputeWorkGroupInvocations = 1024
+	l.MaxComputeWorkGroupSize = [3]uint32{1024, 1024, 1024}
+	l.MaxComputeWorkGroupCount = [3]uint32{65535, 65535, 65535}
+	l.MinStorageBufferOffsetAlignment = 16
+	l.MinTexelBufferOffsetAlignment = 16
+	f.SubgroupInCompute = true
+	f.SubgroupOperations = all
+	switch kind {
+	case "lavapipe-128", "lavapipe-256", "lavapipe-512":
+		n := map[string]uint32{"lavapipe-128": 4, "lavapipe-256": 8, "lavapipe-512": 16}[kind]
+		f.SubgroupSize, f.MinSubgroupSize, f.MaxSubgroupSize, f.SubgroupSizeControl = n, n, n, true
+	case "swiftshader":
+		l.MaxStorageBufferRange = 1 << 30
+		l.MaxTexelBufferElements = 65536
+		l.MinStorageBufferOffsetAlignment = 256
+		l.MinTexelBufferOffsetAlignment = 256
+		l.MaxComputeWorkGroupInvocations = 256
+		l.MaxComputeWorkGroupSize = [3]uint32{256, 256, 64}
+		f.SubgroupSize = 4
+	case "desktop-gpu": // size control 32..64, default 32
+		info.Type = gpu.TypeDiscrete
+		l.MaxStorageBufferRange = 1<<32 - 1
+		l.MinStorageBufferOffsetAlignment = 16
+		l.MaxComputeSharedMemorySize = 49152
+		f.SubgroupSize, f.MinSubgroupSize, f.MaxSubgroupSize, f.SubgroupSizeControl = 32, 32, 64, true
+	case "varying-gpu": // Intel-like: 8..32, no size control for compute
+		info.Type = gpu.TypeIntegrated
+		f.SubgroupSize, f.MinSubgroupSize, f.MaxSubgroupSize = 32, 8, 32
+	case "mobile-gpu": // Vulkan's minimums: 128 invocations, 16 KiB shared, 65,536 texels
+		info.Type = gpu.TypeIntegrated
+		l.MaxTexelBufferElements = 65536
+		l.MaxComputeSharedMemorySize = 16384
+		l.MaxComputeWorkGroupInvocations = 128
+		l.MaxComputeWorkGroupSize = [3]uint32{128, 128, 64}
+		l.MinStorageBufferOffsetAlignment = 256
+		l.MinTexelBufferOffsetAlignment = 256
+		f.SubgroupSize = 16
+		f.SubgroupOperations = []string{"basic", "vote", "ballot"} // no shuffles
+	}
+	return info
+}
+
+func TestChooseFromLimits(t *testing.T) {
+	for _, c := range []struct {
+		dev       string
+		o         Overrides
+		gemm      GemmVariant
+		form      Form
+		sg        int
+		require   bool
+		lanes     int
+		tile      TileConfig
+		attnWG    int
+		elemTexel bool
+	}{
+		{dev: "lavapipe-256", gemm: GemmTexel, form: FormTexel, sg: 8, lanes: 8, tile: TileLarge, attnWG: 8, elemTexel: true},
+		{dev: "lavapipe-128", gemm: GemmTexel, form: FormTexel, sg: 4, lanes: 8, tile: TileLarge, attnWG: 8, elemTexel: true},
+		{dev: "lavapipe-512", gemm: GemmTexel, form: FormTexel, sg: 16, lanes: 16, tile: TileLarge, attnWG: 16, elemTexel: true},
+		{dev: "lavapipe-256", o: Overrides{Subgroup: "0"}, gemm: GemmTexel, form: FormTexel, lanes: 8, tile: TileLarge, attnWG: 8, elemTexel: true},
+		{dev: "lavapipe-256", o: Overrides{Form: "storage"}, gemm: GemmTexel, form: FormStorage, sg: 8, lanes: 8, tile: TileLarge, attnWG: 8},
+		{dev: "swiftshader", gemm: GemmTexel, form: FormStorage, sg: 4, lanes: 8, tile: TileLarge, attnWG: 8},
+		{dev: "desktop-gpu", gemm: GemmTiled, form: FormTexel, sg: 32, lanes: 32, tile: TileLarge, attnWG: 32, elemTexel: true},
+		{dev: "varying-gpu", gemm: GemmTiled, form: FormTexel, lanes: 8, tile: TileLarge, attnWG: 64, elemTexel: true},
+		{dev: "mobile-gpu", gemm: GemmTiled, form: FormStorage, lanes: 8, tile: TileSmall, attnWG: 64},
+		{dev: "mobile-gpu", o: Overrides{Gemm: "texel"}, gemm: GemmTexel, form: FormStorage, lanes: 8, tile: TileSmall, attnWG: 8},
+	} {
+		name := c.dev + "/" + strings.Trim(strings.ReplaceAll(strings.Join([]string{c.o.Gemm, c.o.Form, c.o.Subgroup}, ","), ",,", ","), ",")
+		t.Run(name, func(t *testing.T) {
+			info := synthDevice(c.dev)
+			got, err := Choose(info, c.o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Gemm != c.gemm || got.RegForm != c.form || got.Subgroup != c.sg || got.RequireSubgroup != c.require ||
+				got.RegLanes != c.lanes || got.Tile != c.tile || got.AttnWG != c.attnWG || got.ElementwiseTexel != c.elemTexel {
+				t.Errorf("got gemm %v form %v sg %d (pinned %v) lanes %d tile %v attn %d elem-texel %v\nwant gemm %v form %v sg %d (pinned %v) lanes %d tile %v attn %d elem-texel %v",
+					got.Gemm, got.RegForm, got.Subgroup, got.RequireSubgroup, got.RegLanes, got.Tile, got.AttnWG, got.ElementwiseTexel,
+					c.gemm, c.form, c.sg, c.require, c.lanes, c.tile, c.attnWG, c.elemTexel)
+			}
+			// Whatever was chosen fits the device.
+			l := info.Limits
+			if got.RegLanes > int(l.MaxComputeWorkGroupInvocations) || got.AttnWG > int(l.MaxComputeWorkGroupInvocations) ||
+				got.Tile.Threads() > int(l.MaxComputeWorkGroupInvocations) || got.Tile.SharedBytes() > int(l.MaxComputeSharedMemorySize) {
+				t.Errorf("choice exceeds the device's workgroup limits: %+v", got)
+			}
+			if got.Subgroup > 0 && (got.RegLanes%got.Subgroup != 0 || got.AttnWG%got.Subgroup != 0) {
+				t.Errorf("workgroups of %d/%d lanes are not whole %d-lane subgroups", got.RegLanes, got.AttnWG, got.Subgroup)
+			}
+			if len(got.Describe()) == 0 {
+				t.Error("empty description")
+			}
+		})
+	}
+}
+
+func TestChooseOverrideErrors(t *testing.T) {
+	for _, o := range []Overrides{{Gemm: "fast"}, {Form: "ssbo"}, {Subgroup: "x"}, {Subgroup: "32"}} {
+		if _, err := Choose(synthDevice("lavapipe-256"), o); err == nil {
+			t.Errorf("%+v: no error", o)
+		}
+	}
+	// A device without shuffles refuses a forced subgroup size.
+	if _, err := Choose(synthDevice("mobile-gpu"), Overrides{Subgroup: "16"}); err == nil {
+		t.Error("mobile-gpu with VILT_SUBGROUP=16: no error")
+	}
+}
+
+// TestRegChunk: chunk sizes keep every view within the limit, in whole workgroup units where
+// they can.
+func TestRegChunk(t *testing.T) {
+	for _, c := range []struct{ n, per, slack, limit, unit, want int }{
+		{202, 192, 15, 65536, 8, 202},     // everything fits
+		{202, 768, 15, 65536, 8, 80},      // 85 rows fit: 80, a multiple of 8
+		{96, 768 * 8, 15, 65536, 12, 10},  // 10 groups fit, fewer than a workgroup's 12
+		{5, 70000, 15, 65536, 1, 0},       // not one item fits
+		{3, 4, 0, 134217728, 8, 3},        // tiny
+		{1 << 20, 1, 15, 65536, 8, 65520}, // 65521 fit: 65520
+		{9, 7281, 255, 65536, 1, 8},       // alignment slack counts
+	} {
+		got := regChunk(c.n, c.per, c.slack, c.limit, c.unit)
+		if got != c.want {
+			t.Errorf("regChunk(%d, %d, %d, %d, %d) = %d, want %d", c.n, c.per, c.slack, c.limit, c.unit, got, c.want)
+		}
+		if got > 0 && got*c.per+c.slack > c.limit {
+			t.Errorf("regChunk(%+v) = %d: view of %d texels exceeds the limit", c, got, got*c.per+c.slack)
+		}
+	}
+}
