@@ -567,6 +567,8 @@ type VQAItem struct {
 	Name     string        `json:"image_name,omitempty"`
 	Question string        `json:"question"`
 	Answers  []vilt.Answer `json:"answers"`
+	// Explanation is where the model looked (requests with "explain").
+	Explanation *vilt.PatchMap `json:"explanation,omitempty"`
 }
 
 // VQAResponse is the JSON of a VQA call (CLI and server alike): one image and one question

@@ -67,13 +67,15 @@ type PatchMap struct {
 	Query int `json:"query"`
 }
 
-// Max is the largest value (0 for an empty map).
-func (m *PatchMap) Max() float32 {
-	var mx float32
-	for _, v := range m.Values {
-		mx = max(mx, v)
+// Range is the smallest and largest value (0, 0 for an empty map).
+func (m *PatchMap) Range() (lo, hi float32) {
+	for i, v := range m.Values {
+		if i == 0 {
+			lo, hi = v, v
+		}
+		lo, hi = min(lo, v), max(hi, v)
 	}
-	return mx
+	return lo, hi
 }
 
 // At is cell (r, c).
@@ -285,4 +287,21 @@ func (t *Tasks) ExplainFillMask(ctx context.Context, image *processor.RGBImage, 
 		st.Explanation = maps[0]
 	}
 	return nil
+}
+
+// ExplainPairs explains the pooled token of every (image, text) pair, image-major
+// (result[i*len(texts)+j]), as VQA and Rank order their results: one forward with attentions
+// per pair.
+func (t *Tasks) ExplainPairs(ctx context.Context, images []*processor.RGBImage, texts []string, opts ExplainOptions) ([]*PatchMap, error) {
+	out := make([]*PatchMap, 0, len(images)*len(texts))
+	for i, img := range images {
+		for j, text := range texts {
+			maps, err := t.Explain(ctx, []*processor.RGBImage{img}, text, opts)
+			if err != nil {
+				return nil, fmt.Errorf("explain image %d, text %d: %w", i, j, err)
+			}
+			out = append(out, maps[0])
+		}
+	}
+	return out, nil
 }

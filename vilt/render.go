@@ -56,7 +56,8 @@ func ToImage(img *processor.RGBImage) *image.RGBA {
 	return out
 }
 
-// Value is the map at original pixel (x, y) scaled to [0, 1] by the map's maximum, and whether
+// Value is the map at original pixel (x, y) scaled to [0, 1] between the map's minimum and
+// maximum (attention is spread thinly: a scale from zero would show almost nothing), and whether
 // a patch covers that pixel (the processor's padding and pixels past the grid have none).
 // Interpolation is bilinear between patch centres unless blocky.
 func (m *PatchMap) Value(x, y int, blocky bool) (float64, bool) {
@@ -68,21 +69,22 @@ func (m *PatchMap) Value(x, y int, blocky bool) (float64, bool) {
 	if gx < 0 || gy < 0 || gx >= float64(m.Cols) || gy >= float64(m.Rows) {
 		return 0, false
 	}
-	mx := float64(m.Max())
-	if mx <= 0 {
+	lo, hi := m.Range()
+	if hi <= lo {
 		return 0, true
 	}
+	scale := func(v float32) float64 { return float64(v-lo) / float64(hi-lo) }
 	if blocky {
-		return float64(m.At(int(gy), int(gx))) / mx, true
+		return scale(m.At(int(gy), int(gx))), true
 	}
 	fx := math.Max(0, math.Min(gx-0.5, float64(m.Cols-1)))
 	fy := math.Max(0, math.Min(gy-0.5, float64(m.Rows-1)))
 	c0, r0 := int(fx), int(fy)
 	c1, r1 := min(c0+1, m.Cols-1), min(r0+1, m.Rows-1)
 	tx, ty := fx-float64(c0), fy-float64(r0)
-	top := float64(m.At(r0, c0))*(1-tx) + float64(m.At(r0, c1))*tx
-	bot := float64(m.At(r1, c0))*(1-tx) + float64(m.At(r1, c1))*tx
-	return (top*(1-ty) + bot*ty) / mx, true
+	top := scale(m.At(r0, c0))*(1-tx) + scale(m.At(r0, c1))*tx
+	bot := scale(m.At(r1, c0))*(1-tx) + scale(m.At(r1, c1))*tx
+	return top*(1-ty) + bot*ty, true
 }
 
 // Overlay draws the map over the original image at its size: each covered pixel is blended

@@ -29,6 +29,8 @@ func runRank(args []string, stdout io.Writer) error {
 	fs.Var(&texts, "text", "a candidate `text` (repeatable)")
 	fs.Var(&textFiles, "texts", "`FILE` with one candidate text per line ('-' for stdin); repeatable")
 	topK := fs.Int("top-k", 5, "entries per ranking (0: all)")
+	var ef explainFlags
+	ef.register(fs, "for each image-text pair", "<image>-<text>")
 	if err := parseFlags(fs, args,
 		"usage: vilt rank --images FILE|GLOB --texts FILE [--top-k 5]",
 		"\nRuns the retrieval head on every (image, text) pair, batched over the devices, and ranks",
@@ -39,6 +41,10 @@ func runRank(args []string, stdout io.Writer) error {
 	}
 	if *topK < 0 {
 		return usageErrorf("--top-k must be >= 0")
+	}
+	explain, err := ef.enabled()
+	if err != nil {
+		return err
 	}
 	paths, err := expandImages(images)
 	if err != nil {
@@ -72,6 +78,23 @@ func runRank(args []string, stdout io.Writer) error {
 		return err
 	}
 	res.NameImages(paths)
+	if explain {
+		maps, err := t.ExplainPairs(ctx, imgs, all, ef.opts)
+		if err != nil {
+			return err
+		}
+		for k, m := range maps {
+			i, j := k/len(all), k%len(all)
+			if j == 0 {
+				res.Explanations = append(res.Explanations, nil)
+			}
+			res.Explanations[i] = append(res.Explanations[i], m)
+			if err := ef.write(stdout, mf.quiet || mf.asJSON, ef.path(fmt.Sprintf("%d-%d", i, j), len(maps) > 1), imgs[i], m,
+				all[j], fmt.Sprintf("score %.3f", res.Scores[i][j])); err != nil {
+				return err
+			}
+		}
+	}
 	if mf.asJSON {
 		return writeJSON(stdout, res)
 	}
