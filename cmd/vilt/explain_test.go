@@ -88,7 +88,7 @@ func TestVQAExplainCommand(t *testing.T) {
 		for r := 0; r < m.Rows; r++ {
 			for c := 0; c < m.Cols; c++ {
 				x, y := int((float64(c)+0.5)*m.CellWidth), int((float64(r)+0.5)*m.CellHeight) // pixel centre within half a pixel
-				if y > orig.Height-70 { // the legend
+				if y > orig.Height-70 {                                                       // the legend
 					continue
 				}
 				// The pixel nearest the centre of cell (r, c) carries that cell's value...
