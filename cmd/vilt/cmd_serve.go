@@ -81,7 +81,7 @@ flags:`)
 			return
 		}
 		closeModel = p.Close
-		if note := demoNote(p.Dir); note != "" {
+		if note := p.Model.Config.Note; note != "" {
 			slog.Warn(note)
 		}
 		s.SetPipeline(p)

@@ -114,7 +114,7 @@ func (f *modelFlags) load(ctx context.Context, stdout io.Writer) (*vilt.Pipeline
 		return nil, err
 	}
 	slog.Debug("model loaded", "dir", dir, "head", p.Model.Head, "devices", p.Model.LoadInfo().Devices, "ms", time.Since(start).Milliseconds())
-	if note := demoNote(dir); note != "" {
+	if note := p.Model.Config.Note; note != "" {
 		if f.asJSON {
 			slog.Warn(note)
 		} else {
@@ -135,20 +135,6 @@ func (f *modelFlags) open(stdout io.Writer) (context.Context, *vilt.Pipeline, fu
 		return nil, nil, nil, err
 	}
 	return ctx, p, func() { p.Close(); stop() }, nil
-}
-
-// demoNote is the "vilt_vk_note" of a model's config.json: the demo model says there that its
-// weights are random, so its answers are meaningless.
-func demoNote(dir string) string {
-	b, err := os.ReadFile(filepath.Join(dir, "config.json"))
-	if err != nil {
-		return ""
-	}
-	var c struct {
-		Note string `json:"vilt_vk_note"`
-	}
-	json.Unmarshal(b, &c)
-	return c.Note
 }
 
 // parseFlags sets fs's help text (the usage lines, then the flag list), parses args, and
