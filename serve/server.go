@@ -11,7 +11,8 @@
 //
 // GET /healthz (the process is up), /readyz (the model is loaded and the server is not
 // shutting down), /metrics (Prometheus text format). Images are never fetched from URLs:
-// clients send the bytes.
+// clients send the bytes. GET / is a page for people and "explain" adds heatmaps (page.go,
+// explain.go).
 package serve
 
 import (

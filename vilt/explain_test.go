@@ -220,3 +220,21 @@ func TestExplainNLVR2Padding(t *testing.T) {
 		t.Fatal("the two images should have different grids (one is padded)")
 	}
 }
+
+// BenchmarkRollout is the host side of one explanation at ViLT-B/32 size: 12 layers of
+// 12 heads over 201 tokens (the forward with attentions is measured by vilt bench --attentions).
+func BenchmarkRollout(b *testing.B) {
+	const layers, heads, S = 12, 12, 201
+	attn := make([][]float32, layers)
+	for l := range attn {
+		attn[l] = make([]float32, heads*S*S)
+		for i := range attn[l] {
+			attn[l][i] = 1.0 / S
+		}
+	}
+	for b.Loop() {
+		if _, err := Rollout(attn, heads, S, 0, ExplainRollout); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

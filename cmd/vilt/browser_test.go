@@ -1,11 +1,15 @@
-package serve
+package main
 
 import (
+	"bufio"
 	"context"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -26,7 +30,59 @@ func findBrowser() string {
 	return ""
 }
 
-// TestPageInBrowser drives the page in headless Chromium against the demo model on loopback:
+// startServe runs `vilt serve` on the demo model on a loopback port and returns its URL once
+// the model is ready; the server gets SIGTERM when the test ends.
+func startServe(t *testing.T) string {
+	t.Helper()
+	exe, err := filepath.Abs(os.Args[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe, "serve", "--addr", "127.0.0.1:0", "--model", "testdata/tiny-vilt-vqa", "--quiet")
+	cmd.Dir = "../.." // the repository root, so the page names the model as the README does
+	cmd.Env = append(os.Environ(), "VILT_TEST_RUN_MAIN=1")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			cmd.Process.Kill()
+			t.Error("vilt serve did not stop on SIGTERM")
+		}
+	})
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "listening on ") {
+		t.Fatalf("first line %q: %v\n%s", line, err, stderr.String())
+	}
+	go io.Copy(io.Discard, stdout)
+	base := strings.TrimSpace(strings.TrimPrefix(line, "listening on "))
+	c := &http.Client{Timeout: 30 * time.Second}
+	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(50 * time.Millisecond) {
+		resp, err := c.Get(base + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return base
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("vilt serve not ready: %v\n%s", err, stderr.String())
+		}
+	}
+}
+
+// TestPageInBrowser drives the page of `vilt serve` in headless Chromium on the demo model:
 // the form follows the model's head, an uploaded image and a question give the answer list
 // with score bars and a drawn heatmap, the page fits a phone-width window, and a file that is
 // not an image shows the server's error in words. Screenshots go to the test's temp dir
@@ -36,7 +92,7 @@ func TestPageInBrowser(t *testing.T) {
 	if browser == "" {
 		t.Skip("no Chromium found (install the Debian package chromium, as make setup does, or set VILT_CHROMIUM)")
 	}
-	ts, _ := demoServer(t)
+	base := startServe(t)
 	tmp := t.TempDir()
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(browser),
@@ -60,7 +116,7 @@ func TestPageInBrowser(t *testing.T) {
 	bctx, bcancel := chromedp.NewContext(actx, chromedp.WithErrorf(t.Logf))
 	defer bcancel()
 
-	image, err := filepath.Abs(demoModel + "/example.png")
+	image, err := filepath.Abs("../../testdata/tiny-vilt-vqa/example.png")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +132,7 @@ func TestPageInBrowser(t *testing.T) {
 		}
 	}
 	do("load the page and fill in the form",
-		chromedp.Navigate(ts.URL+"/"),
+		chromedp.Navigate(base+"/"),
 		chromedp.WaitVisible(chromedp.CSS("#question")), // the VQA form, built from /v1/info
 		chromedp.SetUploadFiles(chromedp.CSS("#file-image"), []string{image}),
 		chromedp.SendKeys(chromedp.CSS("#question"), "How many cats are there?"),
