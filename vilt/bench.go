@@ -10,14 +10,15 @@ import (
 
 // BenchOptions configure Bench.
 type BenchOptions struct {
-	Runs      int // timed batch-1 runs after warm-up (default 20)
-	Warmup    int // untimed runs first (default 2)
-	Batch     int // batch size of the throughput measurement (default 8; 0 skips it)
-	BatchRuns int // timed runs at that batch (default 3)
-	Profile   bool
+	Runs       int // timed batch-1 runs after warm-up (default 20)
+	Warmup     int // untimed runs first (default 2)
+	Batch      int // batch size of the throughput measurement (default 8; 0 skips it)
+	BatchRuns  int // timed runs at that batch (default 3)
+	Profile    bool
+	OnProgress func(done, total int)
+
 	// Attentions makes every forward return attentions.N too, as an explanation's does.
 	Attentions bool
-	OnProgress func(done, total int)
 }
 
 // OpStat is one row of the per-op GPU time table.
