@@ -138,6 +138,12 @@ func TestExplainPatchMap(t *testing.T) {
 	if _, err := Rollout([][]float32{layer0[:10]}, 2, S, 0, ExplainRollout); err == nil {
 		t.Error("short layer accepted")
 	}
+	// A map whose values do not fill its grid draws nothing instead of failing.
+	broken := &PatchMap{Rows: 2, Cols: 3, Values: []float32{1}, CellWidth: 10, CellHeight: 10}
+	img := processor.NewRGBImage(30, 20)
+	if out := Overlay(img, broken, RenderOptions{}); out.RGBAAt(5, 5) != ToImage(img).RGBAAt(5, 5) {
+		t.Error("a broken map changed the picture")
+	}
 }
 
 // TestExplainDemoModel runs Explain on the shipped demo model and renders the overlay.

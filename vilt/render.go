@@ -61,7 +61,7 @@ func ToImage(img *processor.RGBImage) *image.RGBA {
 // a patch covers that pixel (the processor's padding and pixels past the grid have none).
 // Interpolation is bilinear between patch centres unless blocky.
 func (m *PatchMap) Value(x, y int, blocky bool) (float64, bool) {
-	if m.CellWidth <= 0 || m.CellHeight <= 0 || m.Rows == 0 || m.Cols == 0 {
+	if m.CellWidth <= 0 || m.CellHeight <= 0 || m.Rows <= 0 || m.Cols <= 0 || len(m.Values) != m.Rows*m.Cols {
 		return 0, false
 	}
 	gx := (float64(x) + 0.5 - m.X) / m.CellWidth
