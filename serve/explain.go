@@ -67,8 +67,13 @@ func checkExplainCount(n int) error {
 	return nil
 }
 
-func explainVQA(ctx context.Context, t *vilt.Tasks, req *request, ans [][]vilt.Answer) (any, error) {
+// explainVQA answers a VQA request with explanations (checking their count first).
+func explainVQA(ctx context.Context, t *vilt.Tasks, req *request) (any, error) {
 	if err := checkExplainCount(len(req.Images) * len(req.Texts)); err != nil {
+		return nil, err
+	}
+	ans, err := t.VQA(ctx, req.Images, req.Texts, req.TopK)
+	if err != nil {
 		return nil, err
 	}
 	maps, err := t.ExplainPairs(ctx, req.Images, req.Texts, *req.Explain)
@@ -78,10 +83,8 @@ func explainVQA(ctx context.Context, t *vilt.Tasks, req *request, ans [][]vilt.A
 	return VQAExplainedResponse(req.ImageNames, req.Texts, ans, maps), nil
 }
 
+// explainRank adds every pair's explanation to a ranking (the count was checked before).
 func explainRank(ctx context.Context, t *vilt.Tasks, req *request, res *vilt.RankResult) error {
-	if err := checkExplainCount(len(req.Images) * len(req.Texts)); err != nil {
-		return err
-	}
 	maps, err := t.ExplainPairs(ctx, req.Images, req.Texts, *req.Explain)
 	if err != nil {
 		return err

@@ -543,12 +543,12 @@ func (s *Server) vqa(ctx context.Context, t *vilt.Tasks, req *request) (any, err
 	if len(req.Images) == 0 || len(req.Texts) == 0 {
 		return nil, errorf(http.StatusBadRequest, "vqa needs \"image\" (or \"images\") and \"question\" (or \"questions\")")
 	}
+	if req.Explain != nil {
+		return explainVQA(ctx, t, req)
+	}
 	ans, err := t.VQA(ctx, req.Images, req.Texts, req.TopK)
 	if err != nil {
 		return nil, err
-	}
-	if req.Explain != nil {
-		return explainVQA(ctx, t, req, ans)
 	}
 	return VQAResponse(req.ImageNames, req.Texts, ans), nil
 }
@@ -578,6 +578,11 @@ func (s *Server) nlvr2(ctx context.Context, t *vilt.Tasks, req *request) (any, e
 func (s *Server) rank(ctx context.Context, t *vilt.Tasks, req *request) (any, error) {
 	if len(req.Images) == 0 || len(req.Texts) == 0 {
 		return nil, errorf(http.StatusBadRequest, "rank needs \"images\" and \"texts\"")
+	}
+	if req.Explain != nil {
+		if err := checkExplainCount(len(req.Images) * len(req.Texts)); err != nil {
+			return nil, err
+		}
 	}
 	res, err := t.Rank(ctx, req.Images, req.Texts, req.TopK)
 	if err != nil {

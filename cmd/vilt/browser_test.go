@@ -30,15 +30,16 @@ func findBrowser() string {
 	return ""
 }
 
-// startServe runs `vilt serve` on the demo model on a loopback port and returns its URL once
-// the model is ready; the server gets SIGTERM when the test ends.
-func startServe(t *testing.T) string {
+// startServe runs `vilt serve` on model (a folder relative to the repository root) on a
+// loopback port and returns its URL once the model is ready; the server gets SIGTERM when the
+// test ends.
+func startServe(t *testing.T, model string) string {
 	t.Helper()
 	exe, err := filepath.Abs(os.Args[0])
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(exe, "serve", "--addr", "127.0.0.1:0", "--model", "testdata/tiny-vilt-vqa", "--quiet")
+	cmd := exec.Command(exe, "serve", "--addr", "127.0.0.1:0", "--model", model, "--quiet")
 	cmd.Dir = "../.." // the repository root, so the page names the model as the README does
 	cmd.Env = append(os.Environ(), "VILT_TEST_RUN_MAIN=1")
 	stdout, err := cmd.StdoutPipe()
@@ -88,34 +89,9 @@ func startServe(t *testing.T) string {
 // not an image shows the server's error in words. Screenshots go to the test's temp dir
 // (and a JPEG to $VILT_SCREENSHOT when set: that is how docs/serve-page.jpg is made).
 func TestPageInBrowser(t *testing.T) {
-	browser := findBrowser()
-	if browser == "" {
-		t.Skip("no Chromium found (install the Debian package chromium, as make setup does, or set VILT_CHROMIUM)")
-	}
-	base := startServe(t)
+	bctx := newBrowser(t)
+	base := startServe(t, "testdata/tiny-vilt-vqa")
 	tmp := t.TempDir()
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(browser),
-		chromedp.UserDataDir(filepath.Join(tmp, "profile")),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("no-default-browser-check", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.WindowSize(900, 900),
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	actx, acancel := chromedp.NewExecAllocator(ctx, opts...)
-	defer acancel()
-	bctx, bcancel := chromedp.NewContext(actx, chromedp.WithErrorf(t.Logf))
-	defer bcancel()
-
 	image, err := filepath.Abs("../../testdata/tiny-vilt-vqa/example.png")
 	if err != nil {
 		t.Fatal(err)
@@ -127,9 +103,7 @@ func TestPageInBrowser(t *testing.T) {
 
 	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
-		if err := chromedp.Do(bctx, steps...); err != nil {
-			t.Fatalf("browser: %s: %v", what, err)
-		}
+		browse(t, bctx, what, steps...)
 	}
 	do("load the page and fill in the form",
 		chromedp.Navigate(base+"/"),
@@ -187,6 +161,44 @@ func TestPageInBrowser(t *testing.T) {
 	}
 }
 
+// newBrowser starts headless Chromium with an empty profile and no network services, or skips
+// the test where no Chromium is installed.
+func newBrowser(t *testing.T) context.Context {
+	t.Helper()
+	browser := findBrowser()
+	if browser == "" {
+		t.Skip("no Chromium found (install the Debian package chromium, as make setup does, or set VILT_CHROMIUM)")
+	}
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(browser),
+		chromedp.UserDataDir(filepath.Join(t.TempDir(), "profile")),
+		chromedp.Flag("headless", true),
+		chromedp.Flag("no-sandbox", true),
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.Flag("no-default-browser-check", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.WindowSize(900, 900),
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	actx, acancel := chromedp.NewExecAllocator(ctx, opts...)
+	bctx, bcancel := chromedp.NewContext(actx, chromedp.WithErrorf(t.Logf))
+	t.Cleanup(func() { bcancel(); acancel(); cancel() })
+	return bctx
+}
+
+// browse runs browser actions that return nothing.
+func browse(t *testing.T, ctx context.Context, what string, steps ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		t.Fatalf("browser: %s: %v", what, err)
+	}
+}
+
 // get runs one browser action that returns a value.
 func get[T any](t *testing.T, ctx context.Context, a chromedp.Action[T]) T {
 	t.Helper()
@@ -201,5 +213,63 @@ func saveShot(t *testing.T, path string, b []byte) {
 	t.Helper()
 	if err := os.WriteFile(path, b, 0o644); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestPageInBrowserHeads: the page adapts to the other heads (the golden tiny models): fill-mask
+// lists each mask's candidates with a heatmap per mask, NLVR2 takes two images and draws two
+// heatmaps, rank takes several images and a list of texts.
+func TestPageInBrowserHeads(t *testing.T) {
+	needTaskGolden(t)
+	bctx := newBrowser(t)
+	image, err := filepath.Abs("../../testdata/tiny-vilt-vqa/example.png")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cats, err := filepath.Abs(taskCats)
+	if err != nil {
+		t.Fatal(err)
+	}
+	models := "../shared/golden/models/" // from the repository root, where startServe runs
+	cases := []struct {
+		model  string
+		files  map[string][]string // file input id → files
+		field  string              // text field id
+		text   string
+		bars   int // answer rows listed
+		drawn  int // heatmaps drawn
+		extras string
+	}{
+		{"tiny-vilt-p32-mlm", map[string][]string{"file-image": {cats}}, "text", "a bunch of [MASK] laying on a [MASK].", 10, 1, `document.querySelectorAll(".tabs button").length`},
+		{"tiny-vilt-p32-nlvr2", map[string][]string{"file-left": {cats}, "file-right": {image}}, "text", "two cats", 2, 2, ""},
+		{"tiny-vilt-p32-retrieval", map[string][]string{"file-images": {cats, image}}, "texts", "cats\na dog\na couch", 6, 2, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.model, func(t *testing.T) {
+			base := startServe(t, models+c.model)
+			browse(t, bctx, "load", chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS("#"+c.field)))
+			for id, files := range c.files {
+				browse(t, bctx, "upload", chromedp.SetUploadFiles(chromedp.CSS("#"+id), files))
+			}
+			browse(t, bctx, "ask",
+				chromedp.SetValue(chromedp.CSS("#"+c.field), c.text),
+				chromedp.Click(chromedp.CSS("#go")),
+				chromedp.WaitVisible(chromedp.CSS(`canvas.heatmap[data-drawn="1"]`)),
+			)
+			if e := get(t, bctx, chromedp.Text(chromedp.CSS("#error"))); e != "" {
+				t.Fatalf("error shown: %s", e)
+			}
+			if n := get(t, bctx, chromedp.Evaluate[int](`document.querySelectorAll("#out ol.bars li").length`)); n != c.bars {
+				t.Errorf("%d answer rows, want %d", n, c.bars)
+			}
+			if n := get(t, bctx, chromedp.Evaluate[int](`document.querySelectorAll('canvas.heatmap[data-drawn="1"]').length`)); n != c.drawn {
+				t.Errorf("%d heatmaps drawn, want %d", n, c.drawn)
+			}
+			if c.extras != "" {
+				if n := get(t, bctx, chromedp.Evaluate[int](c.extras)); n != 2 {
+					t.Errorf("%d mask buttons, want 2", n)
+				}
+			}
+		})
 	}
 }
