@@ -105,9 +105,16 @@ func TestPageInBrowser(t *testing.T) {
 		t.Helper()
 		browse(t, bctx, what, steps...)
 	}
-	do("load the page and fill in the form",
+	do("load the page and ask without an image",
 		chromedp.Navigate(base+"/"),
 		chromedp.WaitVisible(chromedp.CSS("#question")), // the VQA form, built from /v1/info
+		chromedp.Click(chromedp.CSS("#go")),
+		chromedp.WaitVisible(chromedp.CSS(`#error:not(:empty)`)),
+	)
+	if e := get(t, bctx, chromedp.Text(chromedp.CSS("#error"))); !strings.Contains(e, "Choose a file") {
+		t.Errorf("asking without an image shows %q", e)
+	}
+	do("fill in the form",
 		chromedp.SetUploadFiles(chromedp.CSS("#file-image"), []string{image}),
 		chromedp.SendKeys(chromedp.CSS("#question"), "How many cats are there?"),
 		chromedp.Click(chromedp.CSS("#go")),
