@@ -13,6 +13,8 @@ BIN      ?= bin/vilt
 SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := mesa-vulkan-drivers libvulkan1 libvulkan-dev glslc spirv-tools \
                 vulkan-validationlayers vulkan-tools
+# cmd/vilt/browser_test.go drives `vilt serve`'s page in headless Chromium.
+APT_PACKAGES += chromium
 
 .PHONY: setup build demo tinymodel test race generate check-shaders bench-kernels vet clean
 

@@ -6,6 +6,7 @@ import "C"
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
 	"log/slog"
@@ -41,8 +42,11 @@ func openPipelineCache(d *Device) (*pipelineCache, error) {
 	pc := &pipelineCache{d: d}
 	dir := cacheDir(d.opts.PipelineCacheDir)
 	if dir != "off" {
-		pc.path = filepath.Join(dir, fmt.Sprintf("pipelines-%s-%s-%08x-%s.bin",
-			d.info.DeviceUUID, d.info.DriverUUID, d.info.driverVersion, d.info.PipelineCacheUUID))
+		// The device name is in the key too: lavapipe reports the same UUIDs at every
+		// LP_NATIVE_VECTOR_WIDTH, but its name (and subgroup size) changes with it.
+		name := sha256.Sum256([]byte(d.info.Name))
+		pc.path = filepath.Join(dir, fmt.Sprintf("pipelines-%s-%s-%08x-%s-%x.bin",
+			d.info.DeviceUUID, d.info.DriverUUID, d.info.driverVersion, d.info.PipelineCacheUUID, name[:4]))
 	}
 	var data []byte
 	if pc.path != "" {

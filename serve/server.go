@@ -11,7 +11,8 @@
 //
 // GET /healthz (the process is up), /readyz (the model is loaded and the server is not
 // shutting down), /metrics (Prometheus text format). Images are never fetched from URLs:
-// clients send the bytes.
+// clients send the bytes. GET / is a page for people and "explain" adds heatmaps (page.go,
+// explain.go).
 package serve
 
 import (
@@ -124,6 +125,7 @@ func New(p *vilt.Pipeline, opts Options) *Server {
 	s.mux.HandleFunc("POST /v1/nlvr2", s.task("nlvr2", s.nlvr2))
 	s.mux.HandleFunc("POST /v1/rank", s.task("rank", s.rank))
 	s.metrics.watch(s)
+	s.registerPage()
 	if p != nil {
 		s.SetPipeline(p)
 	}
@@ -288,6 +290,7 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, route string, fn
 	// A large request (rank: images × texts) enters the queue in parts, so it never needs
 	// the whole queue and others get turns.
 	t := &vilt.Tasks{P: p, Run: b.Run, Truncation: processor.TruncationError, BatchSize: max(1, s.opts.Queue/4)}
+	start := time.Now()
 	res, err := fn(ctx, t, req)
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) && r.Context().Err() == nil {
@@ -296,6 +299,7 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, route string, fn
 		return 0, err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Server-Timing", serverTiming(time.Since(start)))
 	w.WriteHeader(http.StatusOK)
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
@@ -361,6 +365,7 @@ type request struct {
 	ImageNames []string
 	Texts      []string // question(s) or text(s)
 	TopK       int
+	Explain    *vilt.ExplainOptions // nil: no explanation
 }
 
 // jsonRequest is the JSON body. Images are base64 (standard or URL alphabet, padding
@@ -373,6 +378,9 @@ type jsonRequest struct {
 	Text      *string  `json:"text"`
 	Texts     []string `json:"texts"`
 	TopK      int      `json:"top_k"`
+	// Explain asks for patch maps of where the model looked (explain.go).
+	Explain       bool   `json:"explain"`
+	ExplainMethod string `json:"explain_method"`
 }
 
 func (s *Server) decode(r *http.Request) (*request, error) {
@@ -420,6 +428,9 @@ func (s *Server) decode(r *http.Request) (*request, error) {
 		}
 		req.Texts = append(append(req.Texts, jr.Questions...), jr.Texts...)
 		req.TopK = jr.TopK
+		if err := req.setExplain(jr.Explain, jr.ExplainMethod); err != nil {
+			return nil, err
+		}
 	case "multipart/form-data":
 		if err := s.decodeMultipart(r, params["boundary"], req); err != nil {
 			return nil, err
@@ -531,8 +542,12 @@ func (s *Server) decodeMultipart(r *http.Request, boundary string, req *request)
 				return errorf(http.StatusBadRequest, "top_k: %v", err)
 			}
 			req.TopK = k
+		case "explain", "explain_method":
+			if err := req.setExplainField(name, string(data)); err != nil {
+				return err
+			}
 		default:
-			return errorf(http.StatusBadRequest, "unknown form field %q (want image, question/text, top_k)", name)
+			return errorf(http.StatusBadRequest, "unknown form field %q (want image, question/text, top_k, explain)", name)
 		}
 	}
 }
@@ -540,6 +555,9 @@ func (s *Server) decodeMultipart(r *http.Request, boundary string, req *request)
 func (s *Server) vqa(ctx context.Context, t *vilt.Tasks, req *request) (any, error) {
 	if len(req.Images) == 0 || len(req.Texts) == 0 {
 		return nil, errorf(http.StatusBadRequest, "vqa needs \"image\" (or \"images\") and \"question\" (or \"questions\")")
+	}
+	if req.Explain != nil {
+		return explainVQA(ctx, t, req)
 	}
 	ans, err := t.VQA(ctx, req.Images, req.Texts, req.TopK)
 	if err != nil {
@@ -552,25 +570,41 @@ func (s *Server) fillMask(ctx context.Context, t *vilt.Tasks, req *request) (any
 	if len(req.Images) != 1 || len(req.Texts) != 1 {
 		return nil, errorf(http.StatusBadRequest, "fill-mask needs one \"image\" and one \"text\" with [MASK] tokens")
 	}
-	return t.FillMask(ctx, req.Images[0], req.Texts[0], req.TopK)
+	res, err := t.FillMask(ctx, req.Images[0], req.Texts[0], req.TopK)
+	if err == nil && req.Explain != nil {
+		err = t.ExplainFillMask(ctx, req.Images[0], res, *req.Explain)
+	}
+	return res, err
 }
 
 func (s *Server) nlvr2(ctx context.Context, t *vilt.Tasks, req *request) (any, error) {
 	if len(req.Images) != 2 || len(req.Texts) != 1 {
 		return nil, errorf(http.StatusBadRequest, "nlvr2 needs two \"images\" (left, right) and one \"text\"")
 	}
-	return t.NLVR2(ctx, req.Images[0], req.Images[1], req.Texts[0])
+	res, err := t.NLVR2(ctx, req.Images[0], req.Images[1], req.Texts[0])
+	if err == nil && req.Explain != nil {
+		res.Explanations, err = t.Explain(ctx, req.Images, req.Texts[0], *req.Explain)
+	}
+	return res, err
 }
 
 func (s *Server) rank(ctx context.Context, t *vilt.Tasks, req *request) (any, error) {
 	if len(req.Images) == 0 || len(req.Texts) == 0 {
 		return nil, errorf(http.StatusBadRequest, "rank needs \"images\" and \"texts\"")
 	}
+	if req.Explain != nil {
+		if err := checkExplainCount(len(req.Images) * len(req.Texts)); err != nil {
+			return nil, err
+		}
+	}
 	res, err := t.Rank(ctx, req.Images, req.Texts, req.TopK)
 	if err != nil {
 		return nil, err
 	}
 	res.NameImages(req.ImageNames)
+	if req.Explain != nil {
+		return res, explainRank(ctx, t, req, res)
+	}
 	return res, nil
 }
 
@@ -580,6 +614,8 @@ type VQAItem struct {
 	Name     string        `json:"image_name,omitempty"`
 	Question string        `json:"question"`
 	Answers  []vilt.Answer `json:"answers"`
+	// Explanation is where the model looked (requests with "explain").
+	Explanation *vilt.PatchMap `json:"explanation,omitempty"`
 }
 
 // VQAResponse is the JSON of a VQA call (CLI and server alike): one image and one question

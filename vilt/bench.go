@@ -16,6 +16,9 @@ type BenchOptions struct {
 	BatchRuns  int // timed runs at that batch (default 3)
 	Profile    bool
 	OnProgress func(done, total int)
+
+	// Attentions makes every forward return attentions.N too, as an explanation's does.
+	Attentions bool
 }
 
 // OpStat is one row of the per-op GPU time table.
@@ -109,7 +112,7 @@ func (m *Model) Bench(ctx context.Context, in *Inputs, opts BenchOptions) (*Benc
 	}
 	t0 := time.Now()
 	for i := 0; i < opts.Warmup; i++ {
-		out, err := m.Forward(ctx, in, ForwardOptions{})
+		out, err := m.Forward(ctx, in, ForwardOptions{OutputAttentions: opts.Attentions})
 		if err != nil {
 			return nil, err
 		}
@@ -122,7 +125,7 @@ func (m *Model) Bench(ctx context.Context, in *Inputs, opts BenchOptions) (*Benc
 	lat := make([]float64, 0, opts.Runs)
 	for i := 0; i < opts.Runs; i++ {
 		t := time.Now()
-		if _, err := m.Forward(ctx, in, ForwardOptions{}); err != nil {
+		if _, err := m.Forward(ctx, in, ForwardOptions{OutputAttentions: opts.Attentions}); err != nil {
 			return nil, err
 		}
 		lat = append(lat, float64(time.Since(t).Microseconds())/1e3)
@@ -134,14 +137,14 @@ func (m *Model) Bench(ctx context.Context, in *Inputs, opts BenchOptions) (*Benc
 	res.LatencyMsP90 = lat[int(math.Ceil(0.9*float64(len(lat))))-1]
 	if opts.Batch > 0 {
 		bin := repeatBatch(in, opts.Batch)
-		if _, err := m.Forward(ctx, bin, ForwardOptions{}); err != nil { // compile + warm
+		if _, err := m.Forward(ctx, bin, ForwardOptions{OutputAttentions: opts.Attentions}); err != nil { // compile + warm
 			return nil, err
 		}
 		step()
 		var bl []float64
 		for i := 0; i < opts.BatchRuns; i++ {
 			t := time.Now()
-			if _, err := m.Forward(ctx, bin, ForwardOptions{}); err != nil {
+			if _, err := m.Forward(ctx, bin, ForwardOptions{OutputAttentions: opts.Attentions}); err != nil {
 				return nil, err
 			}
 			bl = append(bl, time.Since(t).Seconds())
@@ -155,7 +158,7 @@ func (m *Model) Bench(ctx context.Context, in *Inputs, opts BenchOptions) (*Benc
 		res.PeakDeviceBytes += r.dev.MemoryStats().Peak
 	}
 	if opts.Profile {
-		out, err := m.Forward(ctx, in, ForwardOptions{Profile: true})
+		out, err := m.Forward(ctx, in, ForwardOptions{Profile: true, OutputAttentions: opts.Attentions})
 		if err != nil {
 			return nil, err
 		}

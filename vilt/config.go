@@ -47,6 +47,9 @@ type Config struct {
 	ModelType           string         `json:"model_type"`
 	TorchDtype          string         `json:"torch_dtype,omitempty"`
 	TransformersVersion string         `json:"transformers_version,omitempty"`
+
+	// Note is our own "vilt_vk_note": the demo model says there that its weights are random.
+	Note string `json:"vilt_vk_note,omitempty"`
 }
 
 // DefaultConfig is ViltConfig() with no arguments (ViLT-B/32), with PretrainedConfig's

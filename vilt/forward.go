@@ -187,6 +187,14 @@ func (r *replica) forward(ctx context.Context, in *Inputs, opts ForwardOptions, 
 			}
 			set(pfx+"pixel_values", pix)
 			set(pfx+"sizes", pl.sizes)
+			patches := make([]int32, 0, B*L)
+			for b := 0; b < B; b++ {
+				for _, t := range pl.tokens[b] {
+					patches = append(patches, int32(t))
+				}
+			}
+			out.ImagePatches = append(out.ImagePatches, patches)
+			out.PatchRows, out.PatchCols = pl.hp, pl.wp
 		}
 		if key.imageEmbeds {
 			e := (1 + L) * H

@@ -152,6 +152,11 @@ type Outputs struct {
 	// ImageTokenMask[pass] is [B, 1+L] with that pass's L: 1 for the image CLS and valid
 	// patches, 0 for fillers.
 	ImageTokenMask [][]int64
+	// ImagePatches[pass] is [B, L]: the patch each image token embeds, as r·PatchCols + c in
+	// the padded batch's patch grid of PatchRows × PatchCols (nil with image_embeds). Explain
+	// uses it to put token attention back on the image.
+	ImagePatches         [][]int32
+	PatchRows, PatchCols int
 	// Profile holds per-op GPU times (first device) when ForwardOptions.Profile was set.
 	Profile []graph.OpTime
 }
@@ -293,7 +298,8 @@ func splitBatch(in *Inputs, n int) []*Inputs {
 
 // concatOutputs joins per-device outputs along the batch axis.
 func concatOutputs(outs []*Outputs) *Outputs {
-	res := &Outputs{Tensors: map[string]*Tensor{}, SeqLen: outs[0].SeqLen, ImageTokens: outs[0].ImageTokens, Profile: outs[0].Profile}
+	res := &Outputs{Tensors: map[string]*Tensor{}, SeqLen: outs[0].SeqLen, ImageTokens: outs[0].ImageTokens, Profile: outs[0].Profile,
+		PatchRows: outs[0].PatchRows, PatchCols: outs[0].PatchCols}
 	for name, t := range outs[0].Tensors {
 		shape := append([]int(nil), t.Shape...)
 		var data []float32
@@ -312,6 +318,13 @@ func concatOutputs(outs []*Outputs) *Outputs {
 			all = append(all, o.ImageTokenMask[pass]...)
 		}
 		res.ImageTokenMask = append(res.ImageTokenMask, all)
+	}
+	for pass := range outs[0].ImagePatches {
+		var all []int32
+		for _, o := range outs {
+			all = append(all, o.ImagePatches[pass]...)
+		}
+		res.ImagePatches = append(res.ImagePatches, all)
 	}
 	return res
 }

@@ -391,6 +391,9 @@ type FillStep struct {
 	TokenStr   string      `json:"token_str"`
 	Score      float64     `json:"score"`
 	Candidates []Candidate `json:"candidates"`
+	// Explanation is where the mask looked (Tasks.ExplainFillMask).
+	Explanation *PatchMap          `json:"explanation,omitempty"`
+	input       processor.Encoding // the text this step read
 }
 
 // FillMaskResult is the iterative fill of transformers' ViltForMaskedLM example.
@@ -476,7 +479,7 @@ func (t *Tasks) FillMask(ctx context.Context, image *processor.RGBImage, text st
 		ids := make([]int64, 0, T-2)
 		ids = append(ids, enc.IDs[1:T-1]...)
 		st := FillStep{Mask: origin[maskOrd[bestPos]], Position: bestPos, Token: int64(bestID), Score: best,
-			TokenStr: tok.Decode([]int64{int64(bestID)}, false)}
+			TokenStr: tok.Decode([]int64{int64(bestID)}, false), input: enc}
 		for _, c := range topIndices(probs, topK) {
 			ids[bestPos-1] = int64(c)
 			st.Candidates = append(st.Candidates, Candidate{Score: probs[c], Token: int64(c),
@@ -534,6 +537,9 @@ type NLVR2Result struct {
 	Label  string             `json:"label"`
 	Scores map[string]float64 `json:"scores"`
 	Logits []float32          `json:"logits"`
+	// Explanations are where the pooled token looked in the left and right image (set by
+	// the caller from Tasks.Explain).
+	Explanations []*PatchMap `json:"explanations,omitempty"`
 }
 
 // NLVR2 runs ViltForImagesAndTextClassification on (left, right, text).
@@ -586,6 +592,9 @@ type RankResult struct {
 	// ranks the images for text j.
 	ImageToTexts [][]Ranked `json:"image_to_texts"`
 	TextToImages [][]Ranked `json:"text_to_images"`
+	// Explanations[i][j] is where the pooled token of image i with text j looked (set by the
+	// caller from Tasks.Explain).
+	Explanations [][]*PatchMap `json:"explanations,omitempty"`
 }
 
 // Rank: see Pipeline.Rank. Pairs run image-major in batches (t.BatchSize) with progress.

@@ -54,6 +54,7 @@ func runBench(args []string, stdout io.Writer) error {
 	profile := fs.Bool("profile", true, "per-op GPU time table (one extra profiled forward)")
 	top := fs.Int("top", 10, "rows of the per-op table")
 	asJSON := fs.Bool("json", false, "print one JSON object")
+	attentions := fs.Bool("attentions", false, "every forward also returns its attentions (what --explain runs)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -94,7 +95,7 @@ func runBench(args []string, stdout io.Writer) error {
 	if !*asJSON && isTerminal(os.Stderr) {
 		progress = func(done, total int) { fmt.Fprintf(os.Stderr, "\rbench: %d/%d forwards", done, total) }
 	}
-	res, err := m.Bench(ctx, in, vilt.BenchOptions{Runs: *runs, Batch: *batch, BatchRuns: *batchRuns, Profile: *profile, OnProgress: progress})
+	res, err := m.Bench(ctx, in, vilt.BenchOptions{Runs: *runs, Batch: *batch, BatchRuns: *batchRuns, Profile: *profile, Attentions: *attentions, OnProgress: progress})
 	if progress != nil {
 		fmt.Fprintln(os.Stderr)
 	}

@@ -19,6 +19,8 @@ func runFillMask(args []string, stdout io.Writer) error {
 	image := fs.String("image", "", "image `file`")
 	text := fs.String("text", "", "`text` with [MASK] tokens, e.g. \"a bunch of [MASK] laying on a [MASK].\"")
 	topK := fs.Int("top-k", 5, "candidates listed per mask")
+	var ef explainFlags
+	ef.register(fs, "for each [MASK]", "mask<k>")
 	if err := parseFlags(fs, args,
 		"usage: vilt fill-mask --image I --text \"a bunch of [MASK] laying on a [MASK].\" [--top-k 5]",
 		"\nFills one mask per forward, the most confident first, re-reading the text each round, as",
@@ -32,14 +34,30 @@ func runFillMask(args []string, stdout io.Writer) error {
 	if *topK < 1 {
 		return usageErrorf("--top-k must be >= 1")
 	}
+	explain, err := ef.enabled()
+	if err != nil {
+		return err
+	}
 	run, err := mf.start(stdout, []string{*image})
 	if err != nil {
 		return err
 	}
 	defer run.close()
-	res, err := run.tasks.FillMask(run.ctx, run.images[0], *text, *topK)
+	ctx, t, img := run.ctx, run.tasks, run.images[0]
+	res, err := t.FillMask(ctx, img, *text, *topK)
 	if err != nil {
 		return err
+	}
+	if explain {
+		if err := t.ExplainFillMask(ctx, img, res, ef.opts); err != nil {
+			return err
+		}
+		for _, st := range res.Steps {
+			legend := fmt.Sprintf("[MASK] %d: %s (%.3f)", st.Mask+1, st.TokenStr, st.Score)
+			if err := ef.write(stdout, mf.quiet || mf.asJSON, ef.path(fmt.Sprintf("mask%d", st.Mask), len(res.Steps) > 1), img, st.Explanation, legend); err != nil {
+				return err
+			}
+		}
 	}
 	if mf.asJSON {
 		return writeJSON(stdout, res)

@@ -19,6 +19,8 @@ func runNLVR2(args []string, stdout io.Writer) error {
 	var images procStrings
 	fs.Var(&images, "image", "image `file`: give twice, left then right")
 	text := fs.String("text", "", "the `sentence` to check")
+	var ef explainFlags
+	ef.register(fs, "in each image", "<left|right>")
 	if err := parseFlags(fs, args,
 		"usage: vilt nlvr2 --image LEFT --image RIGHT --text T",
 		"\nPrints the label (True/False) and the softmax score of each label; --json: {label, scores, logits}.",
@@ -28,14 +30,30 @@ func runNLVR2(args []string, stdout io.Writer) error {
 	if len(images) != 2 || *text == "" {
 		return usageErrorf("need --image twice (left, right) and --text")
 	}
+	explain, err := ef.enabled()
+	if err != nil {
+		return err
+	}
 	run, err := mf.start(stdout, images)
 	if err != nil {
 		return err
 	}
 	defer run.close()
-	res, err := run.tasks.NLVR2(run.ctx, run.images[0], run.images[1], *text)
+	ctx, t, imgs := run.ctx, run.tasks, run.images
+	res, err := t.NLVR2(ctx, imgs[0], imgs[1], *text)
 	if err != nil {
 		return err
+	}
+	if explain {
+		if res.Explanations, err = t.Explain(ctx, imgs, *text, ef.opts); err != nil {
+			return err
+		}
+		for i, side := range []string{"left", "right"} {
+			legend := fmt.Sprintf("%s image: %s (%.3f)", side, res.Label, res.Scores[res.Label])
+			if err := ef.write(stdout, mf.quiet || mf.asJSON, ef.path(side, true), imgs[i], res.Explanations[i], *text, legend); err != nil {
+				return err
+			}
+		}
 	}
 	if mf.asJSON {
 		return writeJSON(stdout, res)

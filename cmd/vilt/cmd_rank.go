@@ -29,6 +29,8 @@ func runRank(args []string, stdout io.Writer) error {
 	var sf shardFlags
 	sf.register(fs)
 	sf.registerOutput(fs, "JSONL: {index, image, id, scores} per manifest entry")
+	var ef explainFlags
+	ef.register(fs, "for each image-text pair", "<image>-<text>")
 	if err := parseFlags(fs, args,
 		"usage: vilt rank --images FILE|GLOB --texts FILE [--top-k 5]",
 		"\nRuns the retrieval head on every (image, text) pair, batched over the devices, and ranks",
@@ -47,6 +49,10 @@ func runRank(args []string, stdout io.Writer) error {
 	}
 	if *topK < 0 {
 		return usageErrorf("--top-k must be >= 0")
+	}
+	explain, err := ef.enabled()
+	if err != nil {
+		return err
 	}
 	paths, err := expandImages(images)
 	if err != nil {
@@ -77,6 +83,23 @@ func runRank(args []string, stdout io.Writer) error {
 		return err
 	}
 	res.NameImages(paths)
+	if explain {
+		maps, err := run.tasks.ExplainPairs(run.ctx, run.images, all, ef.opts)
+		if err != nil {
+			return err
+		}
+		for k, m := range maps {
+			i, j := k/len(all), k%len(all)
+			if j == 0 {
+				res.Explanations = append(res.Explanations, nil)
+			}
+			res.Explanations[i] = append(res.Explanations[i], m)
+			if err := ef.write(stdout, mf.quiet || mf.asJSON, ef.path(fmt.Sprintf("%d-%d", i, j), len(maps) > 1), run.images[i], m,
+				all[j], fmt.Sprintf("score %.3f", res.Scores[i][j])); err != nil {
+				return err
+			}
+		}
+	}
 	if mf.asJSON {
 		return writeJSON(stdout, res)
 	}

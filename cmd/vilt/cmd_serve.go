@@ -41,7 +41,8 @@ Serves one model. POST JSON ({"image": base64, "question": "..."}; "images"/"que
 "text"/"texts", "top_k") or multipart/form-data (image files, question/text, top_k) to the
 route of the model's head: /v1/vqa (VQA), /v1/fill-mask (MLM), /v1/nlvr2 (NLVR2), /v1/rank
 (retrieval). Responses are the JSON of the matching CLI command with --json. Images are
-never fetched from URLs. GET /healthz, /readyz, /metrics (Prometheus). SIGTERM drains:
+never fetched from URLs; "explain": true adds heatmaps. GET / is a page for trying the
+model in a browser; GET /v1/info, /healthz, /readyz, /metrics (Prometheus). SIGTERM drains:
 in-flight requests finish, new ones get 503.
 
 flags:`)
@@ -81,7 +82,7 @@ flags:`)
 			return
 		}
 		closeModel = p.Close
-		if note := demoNote(p.Dir); note != "" {
+		if note := p.Model.Config.Note; note != "" {
 			slog.Warn(note)
 		}
 		s.SetPipeline(p)

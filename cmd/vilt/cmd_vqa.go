@@ -5,6 +5,7 @@ import (
 	"io"
 
 	"github.com/vilt-vk/vilt-vk/serve"
+	"github.com/vilt-vk/vilt-vk/vilt"
 )
 
 func init() {
@@ -21,6 +22,8 @@ func runVQA(args []string, stdout io.Writer) error {
 	fs.Var(&images, "image", "image `file` (repeat: every image is asked every question)")
 	fs.Var(&questions, "question", "`question` (repeat)")
 	topK := fs.Int("top-k", 5, "answers per image-question pair")
+	var ef explainFlags
+	ef.register(fs, "to answer", "<image>-<question>")
 	if err := parseFlags(fs, args,
 		"usage: vilt vqa --image I --question Q [--top-k 5] [--model DIR|ORG/NAME[@REV]] [--json]",
 		"\nLike transformers' pipeline(\"visual-question-answering\"): --json prints",
@@ -34,6 +37,10 @@ func runVQA(args []string, stdout io.Writer) error {
 	if *topK < 1 {
 		return usageErrorf("--top-k must be >= 1")
 	}
+	explain, err := ef.enabled()
+	if err != nil {
+		return err
+	}
 	run, err := mf.start(stdout, images)
 	if err != nil {
 		return err
@@ -43,7 +50,27 @@ func runVQA(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	var maps []*vilt.PatchMap
+	if explain {
+		if maps, err = run.tasks.ExplainPairs(run.ctx, run.images, questions, ef.opts); err != nil {
+			return err
+		}
+		for k, m := range maps {
+			i, j := k/len(questions), k%len(questions)
+			legend := []string{"Q: " + questions[j]}
+			if len(ans[k]) > 0 {
+				legend = append(legend, fmt.Sprintf("A: %s (%.3f)", ans[k][0].Answer, ans[k][0].Score))
+			}
+			path := ef.path(fmt.Sprintf("%d-%d", i, j), len(maps) > 1)
+			if err := ef.write(stdout, mf.quiet || mf.asJSON, path, run.images[i], m, legend...); err != nil {
+				return err
+			}
+		}
+	}
 	if mf.asJSON {
+		if explain {
+			return writeJSON(stdout, serve.VQAExplainedResponse(images, questions, ans, maps))
+		}
 		return writeJSON(stdout, serve.VQAResponse(images, questions, ans))
 	}
 	for k, a := range ans {

@@ -129,7 +129,7 @@ func (f *modelFlags) load(ctx context.Context, stdout io.Writer) (*vilt.Pipeline
 		p.Name = f.model // a hub id: name the model as the user did, not by its cache folder
 	}
 	slog.Debug("model loaded", "dir", dir, "head", p.Model.Head, "devices", p.Model.LoadInfo().Devices, "ms", time.Since(start).Milliseconds())
-	if note := demoNote(dir); note != "" {
+	if note := p.Model.Config.Note; note != "" {
 		if f.asJSON {
 			slog.Warn(note)
 		} else {
@@ -171,20 +171,6 @@ func (f *modelFlags) start(stdout io.Writer, imagePaths []string) (*taskRun, err
 		t.BatchSize = f.batch
 	}
 	return &taskRun{ctx: ctx, p: p, tasks: t, images: imgs, stop: stop}, nil
-}
-
-// demoNote is the "vilt_vk_note" of a model's config.json: the demo model says there that its
-// weights are random, so its answers are meaningless.
-func demoNote(dir string) string {
-	b, err := os.ReadFile(filepath.Join(dir, "config.json"))
-	if err != nil {
-		return ""
-	}
-	var c struct {
-		Note string `json:"vilt_vk_note"`
-	}
-	json.Unmarshal(b, &c)
-	return c.Note
 }
 
 // parseFlags sets fs's help text (the usage lines, then the flag list), parses args, and
