@@ -20,9 +20,9 @@ func init() {
 
 // devicesReport is the JSON shape of `vilt devices --json`.
 type devicesReport struct {
-	Loader          string           `json:"loader"`
-	InstanceVersion string           `json:"instance_version"`
-	Default         int              `json:"default"`
+	Loader          string        `json:"loader"`
+	InstanceVersion string        `json:"instance_version"`
+	Default         int           `json:"default"`
 	Devices         []deviceEntry `json:"devices"`
 }
 
