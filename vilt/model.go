@@ -299,7 +299,7 @@ func splitBatch(in *Inputs, n int) []*Inputs {
 // concatOutputs joins per-device outputs along the batch axis.
 func concatOutputs(outs []*Outputs) *Outputs {
 	res := &Outputs{Tensors: map[string]*Tensor{}, SeqLen: outs[0].SeqLen, ImageTokens: outs[0].ImageTokens, Profile: outs[0].Profile,
-		PatchRows: outs[0].PatchRows, PatchCols: outs[0].PatchCols}
+		PatchRows: outs[0].PatchRows, PatchCols: outs[0].PatchCols, PassImageTokens: outs[0].PassImageTokens}
 	for name, t := range outs[0].Tensors {
 		shape := append([]int(nil), t.Shape...)
 		var data []float32
@@ -362,6 +362,14 @@ func (o *Outputs) cutPasses(B, T int, passL []int) {
 				cut = append(cut, m[b*(1+o.ImageTokens):b*(1+o.ImageTokens)+1+l]...)
 			}
 			o.ImageTokenMask[pass] = cut
+		}
+		if pass < len(o.ImagePatches) && o.ImagePatches[pass] != nil {
+			pt := o.ImagePatches[pass]
+			cut := make([]int32, 0, B*l)
+			for b := 0; b < B; b++ {
+				cut = append(cut, pt[b*o.ImageTokens:b*o.ImageTokens+l]...)
+			}
+			o.ImagePatches[pass] = cut
 		}
 	}
 }

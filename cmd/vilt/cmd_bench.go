@@ -54,7 +54,7 @@ func runBench(args []string, stdout io.Writer) error {
 	profile := fs.Bool("profile", true, "per-op GPU time table (one extra profiled forward)")
 	top := fs.Int("top", 10, "rows of the per-op table")
 	asJSON := fs.Bool("json", false, "print one JSON object")
-	attentions := fs.Bool("attentions", false, "every forward also returns its attentions (what --explain runs)")
+	attentions := fs.Bool("attentions", false, "every forward also returns its attentions (the cost of an explanation)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
