@@ -4,7 +4,11 @@
 #                       validation layers, shader compiler; promtool for the metrics test)
 #   make demo           build and run the main job (VQA on the shipped demo model)
 #   make tinymodel      regenerate testdata/tiny-vilt-vqa, the demo model (random weights)
-#   make test           the test suite (validation layer on) + race tests of the runtime
+#   make test           the test suite (validation layer on) + race tests of the runtime, then
+#                       the driver matrix (test-drivers)
+#   make test-drivers   gpu, graph, vilt, serve and cmd/vilt tests on every other Vulkan driver
+#                       within reach: test-swiftshader, test-lavapipe-128, test-lavapipe-512,
+#                       test-mesa25 (each also prints the full-size model's batch-1 latency)
 #   make generate       recompile shaders/*.comp to SPIR-V (needs glslc, spirv-val)
 #   make bench-kernels  kernel benchmark table
 
@@ -52,9 +56,48 @@ demo: build
 tinymodel:
 	$(GO) run ./tools/tinymodel -out testdata/tiny-vilt-vqa
 
-test:
+test: test-unit test-drivers
+
+test-unit:
 	VILT_VK_VALIDATE=1 $(GO) test -count=1 ./...
 	VILT_VK_VALIDATE=1 $(GO) test -count=1 -race ./gpu/...
+
+# The driver matrix. Each driver runs the packages that touch the device, with validation on;
+# the browser tests are left to test-unit (they test the page, not the driver). Then the
+# full-size synthetic model's batch-1 latency on that driver.
+DRIVER_PKGS  := ./gpu/... ./graph/... ./vilt/... ./serve/... ./cmd/vilt/...
+DRIVER_TEST   = VILT_VK_VALIDATE=1 $(GO) test -count=1 -skip 'InBrowser' $(DRIVER_PKGS)
+DRIVER_BENCH  = $(GO) run ./cmd/vilt bench --synthetic --batch 0 --runs 1 --profile=false
+SWIFTSHADER  ?= $(abspath ../shared/swiftshader)
+MESA25_DIR   ?= $(abspath .drivers/mesa25)
+MESA25_ENV    = VK_ICD_FILENAMES=$(MESA25_DIR)/lvp_icd.json LD_LIBRARY_PATH=$(MESA25_DIR)/lib
+
+.PHONY: test-unit test-drivers test-swiftshader test-lavapipe-128 test-lavapipe-512 test-mesa25 mesa25
+test-drivers: test-swiftshader test-lavapipe-128 test-lavapipe-512 test-mesa25
+
+# SwiftShader is not packaged by Debian: point SWIFTSHADER at a build of it (a folder holding
+# vk_swiftshader_icd.json); without one the target says so and passes.
+test-swiftshader:
+	@if [ -f "$(SWIFTSHADER)/vk_swiftshader_icd.json" ]; then \
+	  echo "== SwiftShader ($(SWIFTSHADER))"; \
+	  export VK_ICD_FILENAMES="$(SWIFTSHADER)/vk_swiftshader_icd.json"; \
+	  $(DRIVER_TEST) && $(DRIVER_BENCH); \
+	else echo "== SwiftShader: skipped, no $(SWIFTSHADER)/vk_swiftshader_icd.json (set SWIFTSHADER=DIR)"; fi
+
+# Debian's lavapipe with 4- and 16-lane subgroups (128- and 512-bit vectors).
+test-lavapipe-128 test-lavapipe-512: test-lavapipe-%:
+	@echo "== lavapipe, LP_NATIVE_VECTOR_WIDTH=$*"
+	LP_NATIVE_VECTOR_WIDTH=$* $(DRIVER_TEST)
+	LP_NATIVE_VECTOR_WIDTH=$* $(DRIVER_BENCH)
+
+# Mesa 25.0's lavapipe (Vulkan 1.4) from bookworm-backports, unpacked beside the tree.
+mesa25:
+	tools/drivers/mesa25.sh $(MESA25_DIR)
+
+test-mesa25: mesa25
+	@echo "== Mesa 25 lavapipe ($(MESA25_DIR))"
+	$(MESA25_ENV) $(DRIVER_TEST)
+	$(MESA25_ENV) $(DRIVER_BENCH)
 
 race:
 	VILT_VK_VALIDATE=1 $(GO) test -count=1 -race ./...
