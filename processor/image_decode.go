@@ -140,6 +140,19 @@ func DecodeImageBytes(data []byte, opts DecodeOptions) (img *RGBImage, err error
 			img, err = nil, fmt.Errorf("%w (%s): decoder panic: %v", ErrCorruptImage, format, p)
 		}
 	}()
+	maxPixels := opts.MaxPixels
+	if maxPixels <= 0 {
+		maxPixels = DefaultMaxPixels
+	}
+	if format == FormatJPEG {
+		if img, err = decodeJPEG(data, maxPixels); err != nil {
+			return nil, err
+		}
+		if opts.ApplyEXIFOrientation {
+			img = applyOrientation(img, exifOrientation(format, data))
+		}
+		return img, nil
+	}
 	c := codecs[format]
 	cfg, err := c.config(bytes.NewReader(data))
 	if err != nil {
@@ -147,10 +160,6 @@ func DecodeImageBytes(data []byte, opts DecodeOptions) (img *RGBImage, err error
 	}
 	if cfg.Width <= 0 || cfg.Height <= 0 {
 		return nil, fmt.Errorf("%w: %s is %dx%d", ErrEmptyImage, format, cfg.Width, cfg.Height)
-	}
-	maxPixels := opts.MaxPixels
-	if maxPixels <= 0 {
-		maxPixels = DefaultMaxPixels
 	}
 	if int64(cfg.Width)*int64(cfg.Height) > maxPixels {
 		return nil, fmt.Errorf("%w: %s is %dx%d = %d pixels, limit %d (possible decompression bomb)",
