@@ -59,3 +59,23 @@ func TestJPEGGoldens(t *testing.T) {
 		})
 	}
 }
+
+// TestJPEGLayouts: small files in layouts the shared goldens lack (restart
+// intervals, 4:4:0, 4:1:1, 3×1, 2×4, mixed factors, narrow images, custom
+// progressive scripts, RGB, CMYK and YCCK), each against Pillow's decode
+// (testdata/jpeg/gen.py made them).
+func TestJPEGLayouts(t *testing.T) {
+	files, err := filepath.Glob("testdata/jpeg/*.jpg")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no test JPEGs: %v", err)
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			want := readPPM(t, strings.TrimSuffix(f, ".jpg")+".ppm")
+			got := decodeFile(t, f)
+			if n, maxd := diffRGB(got, want); n != 0 {
+				t.Errorf("%dx%d vs %dx%d: %d bytes differ, max %d", got.Width, got.Height, want.Width, want.Height, n, maxd)
+			}
+		})
+	}
+}
