@@ -111,6 +111,10 @@ func newHuffTable(counts [16]int, vals []byte) (*huffTable, error) {
 		} else {
 			t.maxcode[l] = code + n - 1
 		}
+		// libjpeg refuses tables whose codes do not fit (or use the all-ones code).
+		if n > 0 && code+n >= 1<<l {
+			return nil, errors.New("bad Huffman table (codes do not fit)")
+		}
 		for i := int32(0); i < n; i++ {
 			if l <= huffLookBits {
 				shift := uint(huffLookBits - l)
@@ -122,9 +126,6 @@ func newHuffTable(counts [16]int, vals []byte) (*huffTable, error) {
 		}
 		code += n
 		k += n
-		if code > 1<<l {
-			return nil, errors.New("Huffman table has more codes than fit")
-		}
 		code <<= 1
 	}
 	return t, nil
