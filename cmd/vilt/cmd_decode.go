@@ -88,4 +88,3 @@ func rgbImage(img *processor.RGBImage) image.Image {
 	}
 	return m
 }
-
