@@ -13,7 +13,11 @@ package processor
 // coefficient index past 63 is an error (ErrCorruptImage). Pillow refuses
 // truncated files too by default (LOAD_TRUNCATED_IMAGES is off), while libjpeg
 // would paint what it could; we do not return half images. A file that ends
-// after its last complete scan without an EOI marker is accepted.
+// after its last scan without an EOI marker is accepted when every
+// coefficient is complete, and is a truncation error otherwise. A progressive
+// file whose scans (up to EOI) leave coefficients incomplete decodes without
+// libjpeg's block smoothing of such coefficients, so it can differ from
+// Pillow; standard encoders never write one.
 
 import (
 	"encoding/binary"
@@ -37,8 +41,11 @@ type jpegComponent struct {
 	stride int
 	// coefs holds the progressive coefficients (zig-zag order undone), 64 per
 	// block, stride mcusX*h blocks.
-	coefs    []int16
-	seen     bool // appeared in a scan
+	coefs []int16
+	seen  bool // appeared in a scan
+	// prec[k] is the successive-approximation bit position coefficient k
+	// (zig-zag order) has been received to: -1 never, 0 complete.
+	prec     [64]int8
 	dcPred   int32
 	dcTable  int
 	acTable  int
@@ -275,6 +282,10 @@ func (d *jpegDecoder) parseFrame(s []byte, progressive bool) error {
 	d.comps = make([]jpegComponent, nc)
 	for i := range d.comps {
 		c := &d.comps[i]
+		c.prec = [64]int8{}
+		for k := range c.prec {
+			c.prec[k] = -1
+		}
 		b := s[6+3*i:]
 		c.id = b[0]
 		c.h, c.v = int(b[1]>>4), int(b[1]&15)
@@ -385,8 +396,8 @@ func (d *jpegDecoder) readScans() error {
 	scans := 0
 	for {
 		m, err := d.nextMarker()
-		if errors.Is(err, errJPEGTruncated) && scans > 0 {
-			break // no EOI after complete scans
+		if errors.Is(err, errJPEGTruncated) && scans > 0 && d.complete() {
+			break // only the EOI marker is missing
 		}
 		if err != nil {
 			return d.wrapTruncated(err)
@@ -415,6 +426,20 @@ func (d *jpegDecoder) readScans() error {
 		}
 	}
 	return nil
+}
+
+// complete reports whether every coefficient of every component has been
+// received to full precision (always, once each component had its scan, for
+// sequential files).
+func (d *jpegDecoder) complete() bool {
+	for i := range d.comps {
+		for _, p := range d.comps[i].prec {
+			if p != 0 {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // zigzag[k] is the natural (row-major) index of the k-th coefficient in

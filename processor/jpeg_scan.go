@@ -232,6 +232,14 @@ func (d *jpegDecoder) scan(s []byte) error {
 		}
 		err = d.progressiveScan(comps, ss, se, ah, al)
 	}
+	if !d.progressive {
+		ss, se, al = 0, 63, 0
+	}
+	for _, c := range comps {
+		for k := ss; k <= se; k++ {
+			c.c.prec[k] = int8(al)
+		}
+	}
 	if err != nil {
 		return err
 	}
