@@ -18,6 +18,11 @@ package processor
 // file whose scans (up to EOI) leave coefficients incomplete decodes without
 // libjpeg's block smoothing of such coefficients, so it can differ from
 // Pillow; standard encoders never write one.
+//
+// Not supported (ErrUnsupportedImage): arithmetic coding (which Pillow's
+// libjpeg-turbo does decode), 12-bit samples, lossless and hierarchical
+// processes, DNL-defined heights, 2-component files (Pillow refuses them),
+// sampling factors that are not whole ratios (libjpeg refuses them).
 
 import (
 	"encoding/binary"

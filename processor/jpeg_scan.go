@@ -2,7 +2,6 @@ package processor
 
 import (
 	"errors"
-	"fmt"
 )
 
 // Entropy-coded data: the bit reader, Huffman tables (T.81 annex C and F.2.2)
@@ -537,5 +536,3 @@ func (d *jpegDecoder) idctProgressive() {
 		}
 	}
 }
-
-var _ = fmt.Sprintf
