@@ -166,21 +166,27 @@ func (u *upsampler) row(y, width int) []uint8 {
 		} else {
 			far = u.planeRow(iy + 1)
 		}
-		s := u.sums
+		s := u.sums[:len(near)]
+		far = far[:len(s)]
 		for x := range s {
 			s[x] = 3*int32(near[x]) + int32(far[x])
 		}
-		out := u.buf
 		n := len(s)
-		out[0] = uint8((4*s[0] + 8) >> 4)
-		out[1] = uint8((3*s[0] + s[1] + 7) >> 4)
-		for j := 1; j < n-1; j++ {
-			t := 3 * s[j]
-			out[2*j] = uint8((t + s[j-1] + 8) >> 4)
-			out[2*j+1] = uint8((t + s[j+1] + 7) >> 4)
+		out := u.buf[:2*n]
+		// Sliding window prev, cur, next over the column sums; the edges
+		// repeat the edge sum.
+		prev, cur := s[0], s[0]
+		for j := 0; j < n; j++ {
+			next := cur
+			if j+1 < n {
+				next = s[j+1]
+			}
+			t := 3 * cur
+			o := out[2*j : 2*j+2 : 2*j+2]
+			o[0] = uint8((t + prev + 8) >> 4)
+			o[1] = uint8((t + next + 7) >> 4)
+			prev, cur = cur, next
 		}
-		out[2*n-2] = uint8((3*s[n-1] + s[n-2] + 8) >> 4)
-		out[2*n-1] = uint8((4*s[n-1] + 7) >> 4)
 		return out
 	default:
 		in := u.planeRow(y / u.vexp)

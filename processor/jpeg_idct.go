@@ -38,6 +38,18 @@ var idctRange = func() (t [1024]uint8) {
 	return t
 }()
 
+// idctDC is idctBlock for a block whose AC coefficients are all zero: both
+// passes reduce to one constant, ((dc·q << 2) + 16) >> 5 through the range table.
+func idctDC(dc, q int32, out []uint8, stride int) {
+	v := idctRange[(((dc*q)<<idctPass1Bits+16)>>5)&1023]
+	for r := 0; r < 8; r++ {
+		o := out[r*stride : r*stride+8 : r*stride+8]
+		for i := range o {
+			o[i] = v
+		}
+	}
+}
+
 // idctBlock dequantises coefficients (natural order) with q, inverse-transforms
 // them and writes 8×8 samples at out with the given stride.
 func idctBlock(in *[64]int32, q *[64]int32, out []uint8, stride int) {

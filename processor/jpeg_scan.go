@@ -1,6 +1,7 @@
 package processor
 
 import (
+	"encoding/binary"
 	"errors"
 )
 
@@ -25,6 +26,18 @@ func (br *bitReader) reset(data []byte, pos int) {
 
 // fill loads bytes until at least 57 bits are buffered.
 func (br *bitReader) fill() {
+	// Fast path: the next 8 bytes hold no 0xFF, so as many whole bytes as fit
+	// can be taken at once.
+	if !br.stop && br.pos+8 <= len(br.data) {
+		x := binary.BigEndian.Uint64(br.data[br.pos:])
+		if y := ^x; (y-0x0101010101010101)&^y&0x8080808080808080 == 0 {
+			k := (64 - br.n) / 8
+			br.acc |= x >> (64 - 8*k) << (64 - 8*k - br.n)
+			br.n += 8 * k
+			br.pos += int(k)
+			return
+		}
+	}
 	for br.n <= 56 {
 		var b byte
 		if !br.stop {
@@ -90,9 +103,13 @@ const huffLookBits = 9
 // huffTable is a canonical Huffman table (T.81 annex C): a direct lookup for
 // codes up to huffLookBits long, code ranges per length for the rest.
 type huffTable struct {
-	lut     [1 << huffLookBits]uint16 // length<<8 | symbol; 0 when longer
-	maxcode [17]int32                 // largest code of each length, -1 if none
-	valptr  [17]int32                 // index into vals of the first code of each length
+	lut [1 << huffLookBits]uint16 // length<<8 | symbol; 0 when longer
+	// vlut decodes a symbol and the magnitude bits that follow it in one
+	// lookup when both fit in huffLookBits: value<<16 | symbol<<8 | total
+	// length; 0 when they do not fit.
+	vlut    [1 << huffLookBits]int32
+	maxcode [17]int32 // largest code of each length, -1 if none
+	valptr  [17]int32 // index into vals of the first code of each length
 	mincode [17]int32
 	vals    [256]uint8
 }
@@ -127,10 +144,47 @@ func newHuffTable(counts [16]int, vals []byte) (*huffTable, error) {
 		k += n
 		code <<= 1
 	}
+	for i, e := range t.lut {
+		if e == 0 {
+			continue
+		}
+		l, sym := uint(e>>8), uint8(e)
+		sz := uint(sym & 15)
+		if l+sz > huffLookBits {
+			continue
+		}
+		var v int32
+		if sz > 0 {
+			v = int32(i>>(huffLookBits-l-sz)) & (1<<sz - 1)
+			if v < 1<<(sz-1) {
+				v -= 1<<sz - 1
+			}
+		}
+		t.vlut[i] = v<<16 | int32(sym)<<8 | int32(l+sz)
+	}
 	return t, nil
 }
 
 var errBadHuffman = errors.New("bad Huffman code")
+
+// decodeValue reads a symbol and, for its low 4 bits s, the s-bit value that
+// follows, sign-extended (T.81 F.2.2.1): the symbol's run/size and the value.
+func (br *bitReader) decodeValue(t *huffTable) (uint8, int32, error) {
+	if br.n < 16 {
+		br.fill()
+	}
+	if e := t.vlut[br.acc>>(64-huffLookBits)]; e != 0 {
+		l := uint(e & 31)
+		br.acc <<= l
+		br.n -= l
+		return uint8(e >> 8), e >> 16, nil
+	}
+	rs, err := br.decode(t)
+	if err != nil {
+		return 0, 0, err
+	}
+	return rs, br.receiveExtend(uint(rs & 15)), nil
+}
 
 // decode reads one Huffman-coded symbol.
 func (br *bitReader) decode(t *huffTable) (uint8, error) {
@@ -322,24 +376,24 @@ func (d *jpegDecoder) mcuLoop(comps []scanComp, fn func(mx, my int) error) error
 func (d *jpegDecoder) sequentialScan(comps []scanComp) error {
 	var blk [64]int32
 	decode := func(sc *scanComp, bx, by int) error {
-		blk = [64]int32{}
 		c := sc.c
-		t, err := d.br.decode(sc.dc)
+		t, diff, err := d.br.decodeValue(sc.dc)
 		if err != nil {
 			return err
 		}
 		if t > 15 {
 			return errBadHuffman
 		}
-		c.dcPred += d.br.receiveExtend(uint(t))
+		c.dcPred += diff
 		blk[0] = int32(int16(c.dcPred))
+		ac := false
 		for k := 1; k < 64; k++ {
-			rs, err := d.br.decode(sc.ac)
+			rs, v, err := d.br.decodeValue(sc.ac)
 			if err != nil {
 				return err
 			}
-			r, s := int(rs>>4), uint(rs&15)
-			if s == 0 {
+			r := int(rs >> 4)
+			if rs&15 == 0 {
 				if r != 15 {
 					break
 				}
@@ -350,9 +404,16 @@ func (d *jpegDecoder) sequentialScan(comps []scanComp) error {
 			if k > 63 {
 				return d.corrupt("AC coefficient index past 63")
 			}
-			blk[zigzag[k]] = int32(int16(d.br.receiveExtend(s)))
+			blk[zigzag[k]] = int32(int16(v))
+			ac = true
 		}
-		idctBlock(&blk, c.qt, c.plane[by*8*c.stride+bx*8:], c.stride)
+		out := c.plane[by*8*c.stride+bx*8:]
+		if !ac {
+			idctDC(blk[0], c.qt[0], out, c.stride)
+			return nil
+		}
+		idctBlock(&blk, c.qt, out, c.stride)
+		blk = [64]int32{}
 		return nil
 	}
 	if len(comps) == 1 {
@@ -528,10 +589,19 @@ func (d *jpegDecoder) idctProgressive() {
 		for by := 0; by < bh; by++ {
 			for bx := 0; bx < bw; bx++ {
 				src := c.coefs[(by*bw+bx)*64:][:64]
+				ac := int16(0)
 				for k, v := range src {
 					blk[k] = int32(v)
+					if k > 0 {
+						ac |= v
+					}
 				}
-				idctBlock(&blk, c.qt, c.plane[by*8*c.stride+bx*8:], c.stride)
+				out := c.plane[by*8*c.stride+bx*8:]
+				if ac == 0 {
+					idctDC(blk[0], c.qt[0], out, c.stride)
+				} else {
+					idctBlock(&blk, c.qt, out, c.stride)
+				}
 			}
 		}
 	}
