@@ -251,15 +251,25 @@ func yccPixel(y, cb, cr uint8) [3]uint8 {
 	}
 }
 
+// clampTab[(v+384)&1023] is v clamped to 0..255 for v in -384..639, which
+// covers every sum ycc forms.
+var clampTab = func() (t [1024]uint8) {
+	for i := range t {
+		t[i] = uint8(max(0, min(255, i-384)))
+	}
+	return t
+}()
+
 func ycc(o, yr, cbr, crr []uint8) {
 	o = o[:3*len(yr)]
 	cbr = cbr[:len(yr)]
 	crr = crr[:len(yr)]
 	for x := range yr {
-		Y := int32(yr[x])
+		Y := int32(yr[x]) + 384
 		cb, cr := cbr[x], crr[x]
-		o[3*x] = clamp255(Y + crR[cr])
-		o[3*x+1] = clamp255(Y + (cbG[cb]+crG[cr])>>ccScale)
-		o[3*x+2] = clamp255(Y + cbB[cb])
+		p := o[3*x : 3*x+3 : 3*x+3]
+		p[0] = clampTab[(Y+crR[cr])&1023]
+		p[1] = clampTab[(Y+(cbG[cb]+crG[cr])>>ccScale)&1023]
+		p[2] = clampTab[(Y+cbB[cb])&1023]
 	}
 }
