@@ -85,16 +85,6 @@ type jpegDecoder struct {
 	br bitReader
 }
 
-// jpegHeader reads the markers up to the frame header and returns the image
-// size. It allocates nothing per pixel.
-func jpegHeader(data []byte) (w, h int, err error) {
-	d := &jpegDecoder{data: data}
-	if err := d.readToFrame(); err != nil {
-		return 0, 0, err
-	}
-	return d.width, d.height, nil
-}
-
 // decodeJPEG decodes a whole JPEG file to RGB as Pillow's
 // Image.open().convert("RGB") does. The pixel count announced in the frame
 // header is checked against maxPixels before anything is allocated.
