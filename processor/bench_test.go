@@ -1,6 +1,9 @@
 package processor
 
 import (
+	"bytes"
+	"image"
+	"image/jpeg"
 	"os"
 	"testing"
 )
@@ -109,8 +112,8 @@ func BenchmarkProcessorCats(b *testing.B) {
 	reportMs(b)
 }
 
-// BenchmarkDecodeJPEG: the 333×500 4:2:0 golden JPEG through image/jpeg
-// (Go's decoder; see TestJPEGDecodeDifference).
+// BenchmarkDecodeJPEG: the 333×500 4:2:0 golden JPEG through DecodeImageBytes
+// (our libjpeg-compatible decoder).
 func BenchmarkDecodeJPEG(b *testing.B) {
 	data, err := os.ReadFile(sharedPath(b, "golden/images/rgb_333x500.jpg"))
 	if err != nil {
@@ -122,4 +125,59 @@ func BenchmarkDecodeJPEG(b *testing.B) {
 		}
 	}
 	reportMs(b)
+}
+
+// catsJPEG is the 640×480 cats photo re-encoded as a quality-75 4:2:0 JPEG
+// (Pillow's defaults for quality and subsampling).
+func catsJPEG(b *testing.B) []byte {
+	img := decodeFile(b, sharedPath(b, "vilt-data/cats.png"))
+	m := image.NewRGBA(image.Rect(0, 0, img.Width, img.Height))
+	for i := 0; i < img.Width*img.Height; i++ {
+		copy(m.Pix[i*4:], img.Pix[i*3:i*3+3])
+		m.Pix[i*4+3] = 255
+	}
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, m, &jpeg.Options{Quality: 75}); err != nil {
+		b.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// BenchmarkDecodeCatsJPEG compares our decoder with Go's image/jpeg on the cats
+// photo as JPEG: "ours" is the whole DecodeImageBytes (to RGB), "image-jpeg" is
+// jpeg.Decode plus the conversion to RGB DecodeImage used to do, and
+// "image-jpeg-ycbcr" jpeg.Decode alone (planar YCbCr, no colour conversion).
+func BenchmarkDecodeCatsJPEG(b *testing.B) {
+	data := catsJPEG(b)
+	if os.Getenv("VILT_CATS_JPEG_OUT") != "" { // to time other decoders on the same file
+		if err := os.WriteFile(os.Getenv("VILT_CATS_JPEG_OUT"), data, 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.Run("ours", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := DecodeImageBytes(data, DecodeOptions{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		reportMs(b)
+	})
+	b.Run("image-jpeg", func(b *testing.B) {
+		for b.Loop() {
+			m, err := jpeg.Decode(bytes.NewReader(data))
+			if err != nil {
+				b.Fatal(err)
+			}
+			toRGB(m, FormatJPEG, false)
+		}
+		reportMs(b)
+	})
+	b.Run("image-jpeg-ycbcr", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := jpeg.Decode(bytes.NewReader(data)); err != nil {
+				b.Fatal(err)
+			}
+		}
+		reportMs(b)
+	})
 }

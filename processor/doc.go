@@ -7,10 +7,10 @@
 // shared/golden/README.md), so several functions reproduce Python or Pillow
 // behaviour on purpose; their comments say which. Verified against the goldens:
 // every tokenizer case (ids, masks, decode), every resized image (byte-exact),
-// pixel values and masks (bit-identical). JPEG and lossy WebP are decoded by
-// Go's decoders, which differ from libjpeg-turbo/libwebp by a few levels per
-// byte (TestJPEGDecodeDifference measures it); given the same RGB array the
-// rest is exact.
+// pixel values and masks (bit-identical), JPEG decoding (our decoder gives
+// libjpeg-turbo's bytes, see jpeg.go). Lossy WebP is decoded by Go's decoder,
+// which differs from libwebp by a few levels per byte; given the same RGB
+// array the rest is exact.
 //
 // Typical use:
 //

@@ -7,7 +7,6 @@ import (
 	"image"
 	"image/color"
 	"image/gif"
-	"image/jpeg"
 	"image/png"
 	"io"
 
@@ -94,8 +93,8 @@ type codec struct {
 	decode func(io.Reader) (image.Image, error)
 }
 
+// codecs decodes every format but JPEG (see decodeJPEG).
 var codecs = map[Format]codec{
-	FormatJPEG: {jpeg.DecodeConfig, jpeg.Decode},
 	FormatPNG:  {png.DecodeConfig, png.Decode},
 	FormatGIF:  {gif.DecodeConfig, gif.Decode},
 	FormatBMP:  {bmp.DecodeConfig, bmp.Decode},
@@ -107,11 +106,10 @@ var codecs = map[Format]codec{
 // converts it to RGB as PIL's Image.convert("RGB") does: alpha dropped without
 // compositing, gray replicated, palettes looked up, 16-bit gray clipped to
 // 0..255 (Pillow opens it as mode I), other 16-bit samples reduced to their
-// high byte. JPEG and lossy WebP go through Go's decoders, whose inverse DCT,
-// chroma upsampling and YCbCr rounding differ from libjpeg-turbo/libwebp (what
-// Pillow uses) by a few levels per byte; the rest of the pipeline is exact given
-// the same RGB array (see jpeg_diff_test.go). The size is checked
-// against the limits before decoding.
+// high byte. JPEG goes through our own decoder (jpeg.go), which gives
+// libjpeg-turbo's bytes as Pillow uses it; lossy WebP goes through Go's decoder,
+// whose upsampling and YCbCr rounding differ from libwebp by a few levels per
+// byte. The size is checked against the limits before decoding.
 func DecodeImage(r io.Reader, opts DecodeOptions) (*RGBImage, error) {
 	maxBytes := opts.MaxBytes
 	if maxBytes <= 0 {
@@ -140,6 +138,19 @@ func DecodeImageBytes(data []byte, opts DecodeOptions) (img *RGBImage, err error
 			img, err = nil, fmt.Errorf("%w (%s): decoder panic: %v", ErrCorruptImage, format, p)
 		}
 	}()
+	maxPixels := opts.MaxPixels
+	if maxPixels <= 0 {
+		maxPixels = DefaultMaxPixels
+	}
+	if format == FormatJPEG {
+		if img, err = decodeJPEG(data, maxPixels); err != nil {
+			return nil, err
+		}
+		if opts.ApplyEXIFOrientation {
+			img = applyOrientation(img, exifOrientation(format, data))
+		}
+		return img, nil
+	}
 	c := codecs[format]
 	cfg, err := c.config(bytes.NewReader(data))
 	if err != nil {
@@ -147,10 +158,6 @@ func DecodeImageBytes(data []byte, opts DecodeOptions) (img *RGBImage, err error
 	}
 	if cfg.Width <= 0 || cfg.Height <= 0 {
 		return nil, fmt.Errorf("%w: %s is %dx%d", ErrEmptyImage, format, cfg.Width, cfg.Height)
-	}
-	maxPixels := opts.MaxPixels
-	if maxPixels <= 0 {
-		maxPixels = DefaultMaxPixels
 	}
 	if int64(cfg.Width)*int64(cfg.Height) > maxPixels {
 		return nil, fmt.Errorf("%w: %s is %dx%d = %d pixels, limit %d (possible decompression bomb)",

@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"strings"
 	"testing"
 )
 
@@ -67,19 +66,14 @@ func rgbFromTensor(s stTensor) *RGBImage {
 	return &RGBImage{Height: s.Shape[0], Width: s.Shape[1], Pix: s.Data}
 }
 
-// modelInput decodes a golden source with DecodeImage, except JPEGs: Go's decoder differs
-// from libjpeg-turbo by a few levels (TestJPEGDecodeDifference), so for them the golden
-// decoded_u8 is fed instead, which checks everything after decoding exactly.
+// modelInput decodes a golden source with DecodeImage (JPEGs included: our
+// decoder gives libjpeg-turbo's bytes, see TestJPEGGoldens).
 func modelInput(t testing.TB, src string) *RGBImage {
-	if strings.HasSuffix(src, ".jpg") {
-		g := readST(t, goldenSource(t, strings.TrimSuffix(src, ".jpg")+".safetensors"))
-		return rgbFromTensor(g["decoded_u8"])
-	}
 	return decodeFile(t, goldenSource(t, src))
 }
 
 // TestImageGoldens: every single-image case: our decode equals decoded_u8
-// (the JPEG and the L, P, RGBA and 16-bit sources), the resize equals
+// (the JPEG and the L, P, RGBA and 16-bit sources, all decoded from the file), the resize equals
 // resized_u8 byte for byte, and the error cases fail cleanly.
 func TestImageGoldens(t *testing.T) {
 	ix := loadImgIndex(t)
@@ -110,10 +104,7 @@ func TestImageGoldens(t *testing.T) {
 			g := readST(t, goldenSource(t, c.Golden))
 			input := img
 			if dec, ok := g["decoded_u8"]; ok {
-				want := rgbFromTensor(dec)
-				if strings.HasSuffix(c.Source, ".jpg") {
-					input = want // Go's JPEG decoder is not libjpeg-turbo: see TestJPEGDecodeDifference
-				} else if !bytes.Equal(img.Pix, want.Pix) {
+				if want := rgbFromTensor(dec); !bytes.Equal(img.Pix, want.Pix) {
 					t.Errorf("decode differs from decoded_u8 (%s)", c.SourceMode)
 				}
 			}

@@ -44,17 +44,6 @@ func goldenImage(t *testing.T, name string) *processor.RGBImage {
 	return img
 }
 
-// goldenDecoded is the RGB array Pillow decoded from a golden image (decoded_u8), so JPEG
-// decoder differences stay out of the comparison.
-func goldenDecoded(t *testing.T, name string) *processor.RGBImage {
-	t.Helper()
-	x := readSafetensors(t, filepath.Join(goldenRoot, "images", name+".safetensors"))["decoded_u8"]
-	if x == nil || len(x.Shape) != 3 {
-		t.Fatalf("%s: no decoded_u8", name)
-	}
-	return &processor.RGBImage{Height: x.Shape[0], Width: x.Shape[1], Pix: append([]uint8(nil), x.Bytes()...)}
-}
-
 func goldenLogits(t *testing.T, model, cse string) []float32 {
 	t.Helper()
 	g := readSafetensors(t, filepath.Join(goldenRoot, "io", "outputs__"+model+"__"+cse+".safetensors"))
@@ -128,7 +117,7 @@ func TestTaskRankGolden(t *testing.T) {
 	d := gputest.Device(t)
 	p := taskPipeline(t, d, "tiny-vilt-p32-retrieval", 96)
 	cats := goldenImage(t, "cats.png")
-	other := goldenDecoded(t, "rgb_333x500")
+	other := goldenImage(t, "rgb_333x500.jpg")
 	texts := []string{"a bunch of cats laying on a couch.", "How many cats are there?", "a dog"}
 	var calls []int
 	tk := p.Tasks()
@@ -170,7 +159,7 @@ func TestTaskNLVR2Golden(t *testing.T) {
 	needGolden(t)
 	d := gputest.Device(t)
 	p := taskPipeline(t, d, "tiny-vilt-p32-nlvr2", 96)
-	res, err := p.NLVR2(context.Background(), goldenImage(t, "cats.png"), goldenDecoded(t, "rgb_333x500"),
+	res, err := p.NLVR2(context.Background(), goldenImage(t, "cats.png"), goldenImage(t, "rgb_333x500.jpg"),
 		"The left image contains twice the number of cats as the right image.")
 	must(t, err)
 	g := goldenLogits(t, "tiny-vilt-p32-nlvr2", "case3_nlvr2")[:2]

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
-	"image"
-	"image/png"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -47,42 +45,12 @@ func procReadST(t *testing.T, path string) (map[string]procSTEntry, map[string][
 	return ents, data
 }
 
-// procDecodedPNG writes a golden JPEG's decoded_u8 (libjpeg-turbo's decode, which Go's
-// decoder approximates within a few levels) as a PNG, so the rest is checked exactly.
-func procDecodedPNG(t *testing.T, golden string) string {
-	t.Helper()
-	ents, data := procReadST(t, golden)
-	e := ents["decoded_u8"]
-	h, w := e.Shape[0], e.Shape[1]
-	m := image.NewRGBA(image.Rect(0, 0, w, h))
-	pix := data["decoded_u8"]
-	for i := 0; i < w*h; i++ {
-		copy(m.Pix[4*i:4*i+3], pix[3*i:3*i+3])
-		m.Pix[4*i+3] = 255
-	}
-	path := filepath.Join(t.TempDir(), "decoded.png")
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if err := png.Encode(f, m); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
 // TestPreprocessCommandMatchesGolden: the CLI reproduces io/inputs__case1,
-// case3 (NLVR2; its JPEG fed as the golden decode) and case4 byte for byte.
+// case3 (NLVR2, with a JPEG) and case4 byte for byte.
 func TestPreprocessCommandMatchesGolden(t *testing.T) {
 	procNeedModel(t)
 	cats := filepath.Join(procShared, "vilt-data/cats.png")
-	img := func(n string) string {
-		if n == "rgb_333x500.jpg" {
-			return procDecodedPNG(t, filepath.Join(procShared, "golden/images/rgb_333x500.safetensors"))
-		}
-		return filepath.Join(procShared, "golden/images", n)
-	}
+	img := func(n string) string { return filepath.Join(procShared, "golden/images", n) }
 	q := []string{"--image", cats, "--text", "How many cats are there?"}
 	cases := []struct {
 		golden string
