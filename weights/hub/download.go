@@ -279,8 +279,10 @@ func (c *Client) markNoExist(repoID, commit, filename string) {
 	}
 }
 
-// linkPointer makes pointer a relative symlink to blob (../../blobs/<etag>); where
-// symlinks are not allowed, the blob is copied.
+// linkPointer makes pointer a relative symlink to blob (../../blobs/<etag>). Where symlinks
+// are not allowed (Windows without developer mode) the pointer is a hard link to the blob,
+// else a copy: huggingface_hub then stores a plain file in the snapshot too. A symlink is
+// only trusted once it resolves (Wine reports success without creating one).
 func linkPointer(blob, pointer string) error {
 	if err := os.MkdirAll(filepath.Dir(pointer), 0o755); err != nil {
 		return err
@@ -291,6 +293,12 @@ func linkPointer(blob, pointer string) error {
 	}
 	os.Remove(pointer)
 	if err := os.Symlink(rel, pointer); err == nil {
+		if _, err := os.Stat(pointer); err == nil {
+			return nil
+		}
+		os.Remove(pointer)
+	}
+	if err := os.Link(blob, pointer); err == nil {
 		return nil
 	}
 	in, err := os.Open(blob)
