@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/vilt-vk/vilt-vk/internal/atomicrename"
 	"github.com/vilt-vk/vilt-vk/processor"
 	"github.com/vilt-vk/vilt-vk/vilt"
 	"github.com/vilt-vk/vilt-vk/weights/hub"
@@ -188,7 +189,7 @@ func writeFileAtomic(path string, write func(io.Writer) error) error {
 		werr = cerr
 	}
 	if werr == nil {
-		werr = os.Rename(tmp.Name(), path)
+		werr = atomicrename.Rename(tmp.Name(), path)
 	}
 	if werr != nil {
 		os.Remove(tmp.Name())

@@ -17,6 +17,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/vilt-vk/vilt-vk/internal/atomicrename"
 )
 
 // Client downloads files into a hub cache. The zero value is not usable; use NewClient.
@@ -267,7 +269,7 @@ func writeAtomic(p string, data []byte) error {
 		os.Remove(tmp.Name())
 		return errors.Join(werr, cerr)
 	}
-	return os.Rename(tmp.Name(), p)
+	return atomicrename.Rename(tmp.Name(), p)
 }
 
 func (c *Client) markNoExist(repoID, commit, filename string) {
@@ -319,7 +321,7 @@ func linkPointer(blob, pointer string) error {
 	if err := out.Close(); err != nil {
 		return err
 	}
-	return os.Rename(tmp, pointer)
+	return atomicrename.Rename(tmp, pointer)
 }
 
 // fetchBlob downloads into blob+".incomplete", resuming it if present, checks size and
@@ -419,7 +421,7 @@ func (c *Client) fetchBlob(ctx context.Context, r Ref, filename string, m fileMe
 	if err := f.Close(); err != nil {
 		return err
 	}
-	return os.Rename(tmp, blob)
+	return atomicrename.Rename(tmp, blob)
 }
 
 // etagHasher returns the hash the ETag is (SHA-256 of the content for LFS files, the
