@@ -406,7 +406,7 @@ func TestParseRef(t *testing.T) {
 			t.Errorf("ParseRef(%q) = %+v, %v", s, got, err)
 		}
 	}
-	for _, s := range []string{"", "a/b/c", "../x", "org/..", "org/m@../../x", "org/m@", "org/a--b", "/abs", "org/m@refs//x", `org\\name`, `C:\\models\\vilt`, "C:/models/vilt"} { // hub ids use "/" only; Windows paths are not ids
+	for _, s := range []string{"", "a/b/c", "../x", "org/..", "org/m@../../x", "org/m@", "org/a--b", "/abs", "org/m@refs//x", `org\name`, `C:\models\vilt`, "C:/models/vilt"} { // hub ids use "/" only; Windows paths are not ids
 		if r, err := ParseRef(s); err == nil && s != "org/m@" {
 			t.Errorf("ParseRef(%q) = %+v, want an error", s, r)
 		}
