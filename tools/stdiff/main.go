@@ -1,7 +1,8 @@
 // Command stdiff compares two .safetensors files of model outputs: every float tensor of GOT
 // against the tensor of the same name in WANT (or PREFIX+name where WANT has it, as the
 // golden files' "rowmajor." copies), printing the largest absolute difference of each. It
-// fails when a tensor is missing in WANT, has another shape, or differs by more than -tol.
+// fails when a tensor is missing in WANT (unless -missing-ok), has another shape, or differs
+// by more than -tol, or when nothing was compared.
 //
 //	go run ./tools/stdiff -tol 2e-5 got.safetensors want.safetensors
 //
@@ -24,8 +25,9 @@ import (
 func main() {
 	tol := flag.Float64("tol", 2e-5, "largest allowed absolute difference")
 	prefix := flag.String("prefix", "", "prefer WANT's PREFIX+name over name when it exists")
+	missingOK := flag.Bool("missing-ok", false, "list tensors WANT lacks instead of failing")
 	flag.Usage = func() {
-		fmt.Fprintln(flag.CommandLine.Output(), "usage: stdiff [-tol T] [-prefix P] GOT.safetensors WANT.safetensors")
+		fmt.Fprintln(flag.CommandLine.Output(), "usage: stdiff [-tol T] [-prefix P] [-missing-ok] GOT.safetensors WANT.safetensors")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
@@ -33,13 +35,13 @@ func main() {
 		flag.Usage()
 		os.Exit(2)
 	}
-	if err := run(os.Stdout, flag.Arg(0), flag.Arg(1), *prefix, *tol); err != nil {
+	if err := run(os.Stdout, flag.Arg(0), flag.Arg(1), *prefix, *tol, *missingOK); err != nil {
 		fmt.Fprintln(os.Stderr, "stdiff:", err)
 		os.Exit(1)
 	}
 }
 
-func run(w io.Writer, gotPath, wantPath, prefix string, tol float64) error {
+func run(w io.Writer, gotPath, wantPath, prefix string, tol float64, missingOK bool) error {
 	got, err := weights.OpenSafetensors(gotPath)
 	if err != nil {
 		return err
@@ -65,10 +67,17 @@ func run(w io.Writer, gotPath, wantPath, prefix string, tol float64) error {
 		if prefix != "" && slices.Contains(want.Names(), prefix+name) {
 			wname = prefix + name
 		}
+		if !slices.Contains(want.Names(), wname) {
+			if missingOK {
+				fmt.Fprintf(w, "%-40s %-14s not in %s\n", name, fmt.Sprint(g.Shape), wantPath)
+			} else {
+				errs = append(errs, fmt.Errorf("%s: not in %s", name, wantPath))
+			}
+			continue
+		}
 		wt, err := want.Tensor(wname)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", name, err))
-			continue
+			return err
 		}
 		if !slices.Equal(g.Shape, wt.Shape) {
 			errs = append(errs, fmt.Errorf("%s: shape %v, want %v (%s)", name, g.Shape, wt.Shape, wname))
@@ -80,14 +89,14 @@ func run(w io.Writer, gotPath, wantPath, prefix string, tol float64) error {
 			continue
 		}
 		d := maxAbsDiff(gv, wv)
-		fmt.Fprintf(w, "%-40s %-12v max |diff| %.3g\n", name, g.Shape, d)
+		fmt.Fprintf(w, "%-40s %-14s max |diff| %.3g\n", name, fmt.Sprint(g.Shape), d)
 		if !(d <= tol) {
 			errs = append(errs, fmt.Errorf("%s: max |diff| %.3g > %.3g", name, d, tol))
 		}
 		compared++
 	}
-	if compared == 0 && len(errs) == 0 {
-		errs = append(errs, errors.New("no float tensors to compare"))
+	if compared == 0 {
+		errs = append(errs, errors.New("no float tensors compared"))
 	}
 	return errors.Join(errs...)
 }

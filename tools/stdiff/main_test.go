@@ -41,20 +41,23 @@ func writeST(t *testing.T, tensors map[string][]float32) string {
 func TestRun(t *testing.T) {
 	want := writeST(t, map[string][]float32{"logits": {1, 2, 3}, "rowmajor.h": {0, 0}, "h": {9, 9}})
 	for _, c := range []struct {
-		name   string
-		got    map[string][]float32
-		prefix string
-		errHas string
+		name    string
+		got     map[string][]float32
+		prefix  string
+		missing bool
+		errHas  string
 	}{
-		{"equal within tol", map[string][]float32{"logits": {1, 2, 3.00001}}, "", ""},
-		{"over tol", map[string][]float32{"logits": {1, 2.001, 3}}, "", "logits: max |diff|"},
-		{"prefixed copy preferred", map[string][]float32{"h": {0, 0}}, "rowmajor.", ""},
-		{"unprefixed compared as is", map[string][]float32{"h": {0, 0}}, "", "h: max |diff|"},
-		{"missing", map[string][]float32{"nope": {1}}, "", "nope"},
-		{"shape", map[string][]float32{"logits": {1, 2}}, "", "shape"},
-		{"nan", map[string][]float32{"logits": {1, float32(math.NaN()), 3}}, "", "max |diff| NaN"},
+		{"equal within tol", map[string][]float32{"logits": {1, 2, 3.00001}}, "", false, ""},
+		{"over tol", map[string][]float32{"logits": {1, 2.001, 3}}, "", false, "logits: max |diff|"},
+		{"prefixed copy preferred", map[string][]float32{"h": {0, 0}}, "rowmajor.", false, ""},
+		{"unprefixed compared as is", map[string][]float32{"h": {0, 0}}, "", false, "h: max |diff|"},
+		{"missing", map[string][]float32{"nope": {1}, "logits": {1, 2, 3}}, "", false, "nope: not in"},
+		{"missing ok", map[string][]float32{"nope": {1}, "logits": {1, 2, 3}}, "", true, ""},
+		{"nothing compared", map[string][]float32{"nope": {1}}, "", true, "no float tensors"},
+		{"shape", map[string][]float32{"logits": {1, 2}}, "", false, "shape"},
+		{"nan", map[string][]float32{"logits": {1, float32(math.NaN()), 3}}, "", false, "max |diff| NaN"},
 	} {
-		err := run(io.Discard, writeST(t, c.got), want, c.prefix, 2e-5)
+		err := run(io.Discard, writeST(t, c.got), want, c.prefix, 2e-5, c.missing)
 		if c.errHas == "" && err != nil || c.errHas != "" && (err == nil || !strings.Contains(err.Error(), c.errHas)) {
 			t.Errorf("%s: %v, want error containing %q", c.name, err, c.errHas)
 		}
