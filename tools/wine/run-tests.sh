@@ -47,12 +47,12 @@ if [ "${1:-}" != --under-x ]; then
 
 	step "Go overlay for Wine 8.0's FileDispositionInformationEx"
 	src=$($GO env GOROOT)/src/internal/syscall/windows/at_windows.go
-	sed 's/^\t\tSTATUS_NOT_SUPPORTED: /\t\tSTATUS_NOT_SUPPORTED, NTStatus(0xC0000002): /' "$src" >$OUT/at_windows.go
-	if cmp -s "$src" $OUT/at_windows.go; then
+	sed 's/^\t\tSTATUS_NOT_SUPPORTED: /\t\tSTATUS_NOT_SUPPORTED, NTStatus(0xC0000002): /' "$src" >$OUT/at_windows.go.overlay
+	if cmp -s "$src" $OUT/at_windows.go.overlay; then
 		echo "run-tests.sh: $src changed; the overlay no longer applies (see the comment above)" >&2
 		exit 1
 	fi
-	printf '{"Replace":{"%s":"%s"}}\n' "$src" "$ROOT/$OUT/at_windows.go" >$OUT/overlay.json
+	printf '{"Replace":{"%s":"%s"}}\n' "$src" "$ROOT/$OUT/at_windows.go.overlay" >$OUT/overlay.json
 
 	step "Windows test binaries: ${PKGS[*]}"
 	t=$(date +%s)
