@@ -70,7 +70,7 @@ clean:
 # the headers. libvulkan-dev's headers are the same for every target, but cross compilers do
 # not search /usr/include: build/vkinclude holds just the Vulkan header folders.
 CROSS_PACKAGES := gcc-mingw-w64-x86-64 gcc-aarch64-linux-gnu libc6-dev-arm64-cross \
-                  wine wine64 xvfb xauth
+                  wine wine64 xvfb xauth curl
 CROSS_CFLAGS   := -O2 -g -I$(CURDIR)/build/vkinclude
 WINDOWS_ENV    := GOOS=windows GOARCH=amd64 CGO_ENABLED=1 CC=x86_64-w64-mingw32-gcc CGO_CFLAGS="$(CROSS_CFLAGS)"
 ARM64_ENV      := GOOS=linux GOARCH=arm64 CGO_ENABLED=1 CC=aarch64-linux-gnu-gcc CGO_CFLAGS="$(CROSS_CFLAGS)"

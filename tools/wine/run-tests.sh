@@ -5,11 +5,13 @@
 #   2. the demo (`vilt.exe vqa` on testdata/tiny-vilt-vqa) prints what bin/vilt prints;
 #   3. `vilt.exe forward` on the demo model matches bin/vilt's outputs within 2e-5, and on
 #      transformers' golden NLVR2 case (when ../shared/golden is present) matches those;
-#   4. the Windows test binaries of the packages below pass, run from their package folders
+#   4. `vilt.exe serve` answers a VQA request as bin/vilt serve does and shuts down cleanly on
+#      Ctrl-C;
+#   5. the Windows test binaries of the packages below pass, run from their package folders
 #      so that their relative paths (testdata/, ../../shared) resolve as on Linux.
 #
 # Called by `make test-windows` after bin/vilt, bin/vilt.exe and build/vkinclude exist.
-# Needs x86_64-w64-mingw32-gcc, wine (64-bit), xvfb-run (`make setup-cross`).
+# Needs x86_64-w64-mingw32-gcc, wine (64-bit), xvfb-run, curl (`make setup-cross`).
 #
 # Two Wine 8.0 (Debian 12) gaps are bridged here, for the tests only; neither exists on
 # Windows 10/11 and vilt.exe is built without them:
@@ -36,7 +38,7 @@ step() { printf '\n== %s\n' "$*"; }
 secs() { echo $(($(date +%s) - $1))s; }
 
 if [ "${1:-}" != --under-x ]; then
-	for tool in x86_64-w64-mingw32-gcc wine wineboot wineserver xvfb-run; do
+	for tool in x86_64-w64-mingw32-gcc wine wineboot wineserver xvfb-run curl; do
 		command -v "$tool" >/dev/null || { echo "run-tests.sh: $tool missing (make setup-cross)" >&2; exit 1; }
 	done
 	for f in bin/vilt bin/vilt.exe build/vkinclude/vulkan/vulkan.h; do
@@ -121,6 +123,32 @@ if [ -d $golden ]; then
 else
 	echo "SKIPPED: $golden is not present on this machine (the Linux golden tests skip too)"
 fi
+
+step "serve: vilt.exe serve answers as bin/vilt serve does and stops on Ctrl-C"
+# Wine turns SIGINT into a console CTRL_C_EVENT, which Go delivers as os.Interrupt.
+bin/vilt serve --addr 127.0.0.1:0 --model testdata/tiny-vilt-vqa >$OUT/serve-linux.out 2>$OUT/serve-linux.err &
+lpid=$!
+wine bin/vilt.exe serve --addr 127.0.0.1:0 --model testdata/tiny-vilt-vqa >$OUT/serve-windows.out 2>$OUT/serve-windows.err &
+wpid=$!
+for os in linux windows; do
+	url=
+	for _ in $(seq 1 120); do
+		url=$(sed -n 's/^listening on //p' $OUT/serve-$os.out)
+		[ -n "$url" ] && curl -sf "$url/readyz" >/dev/null && break
+		sleep 0.5
+	done
+	curl -sf "$url/v1/vqa" -F image=@testdata/tiny-vilt-vqa/example.png -F question="How many cats are there?" \
+		>$OUT/serve-$os.json || { echo "FAIL: $os server did not answer"; cat $OUT/serve-$os.err; exit 1; } >&2
+done
+diff $OUT/serve-linux.json $OUT/serve-windows.json || { echo "FAIL: serve answers differ from Linux" >&2; exit 1; }
+head -c 300 $OUT/serve-windows.json
+echo
+kill -INT $lpid $wpid
+for pid in $lpid $wpid; do
+	wait $pid || { echo "FAIL: server $pid exited with $? after Ctrl-C" >&2; exit 1; }
+done
+grep -q 'msg=stopped' $OUT/serve-windows.err || { echo "FAIL: vilt.exe serve did not shut down cleanly" >&2; cat $OUT/serve-windows.err >&2; exit 1; }
+echo "vilt.exe serve: $(grep -o 'msg="shutting down[^"]*"' $OUT/serve-windows.err), then stopped, exit 0"
 
 step "package tests under Wine (VILT_VK_VALIDATE=0: no validation layer under Wine)"
 failed=()
