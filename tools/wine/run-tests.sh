@@ -86,6 +86,8 @@ trap 'wineserver -k 2>/dev/null || true' EXIT
 step "vilt.exe devices"
 wine bin/vilt.exe devices | tee $OUT/devices.txt
 grep -q llvmpipe $OUT/devices.txt || { echo "FAIL: vilt.exe devices does not list llvmpipe" >&2; exit 1; }
+VILT_VULKAN_LIBRARY='C:\windows\system32\vulkan-1.dll' wine bin/vilt.exe devices >$OUT/devices-override.txt
+grep -q llvmpipe $OUT/devices-override.txt || { echo "FAIL: VILT_VULKAN_LIBRARY with a Windows path" >&2; exit 1; }
 
 step "demo: vilt.exe vqa prints what bin/vilt prints"
 demo=(vqa --model testdata/tiny-vilt-vqa --image testdata/tiny-vilt-vqa/example.png --question "How many cats are there?")
