@@ -68,7 +68,9 @@ if [ "${1:-}" != --under-x ]; then
 	step "Wine prefix $WINEPREFIX"
 	t=$(date +%s)
 	x86_64-w64-mingw32-gcc -O2 -shared -o $OUT/bcryptprimitives.dll tools/wine/processprng.c -ladvapi32
-	[ -f "$WINEPREFIX/system.reg" ] || WINEARCH=win64 wineboot --init >/dev/null 2>&1
+	if [ ! -f "$WINEPREFIX/system.reg" ]; then
+		WINEARCH=win64 wineboot --init >$OUT/wineboot.log 2>&1 || { cat $OUT/wineboot.log >&2; exit 1; }
+	fi
 	wineserver -w
 	cp $OUT/bcryptprimitives.dll "$WINEPREFIX/drive_c/windows/system32/bcryptprimitives.dll"
 	echo "ready in $(secs $t)"
