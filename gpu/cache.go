@@ -13,6 +13,8 @@ import (
 	"os"
 	"path/filepath"
 	"unsafe"
+
+	"github.com/vilt-vk/vilt-vk/internal/atomicrename"
 )
 
 // pipelineCache is a VkPipelineCache persisted on disk, keyed by the device UUID, the driver
@@ -118,7 +120,7 @@ func (pc *pipelineCache) close() error {
 		os.Remove(tmp.Name())
 		return nil
 	}
-	if err := os.Rename(tmp.Name(), pc.path); err != nil {
+	if err := atomicrename.Rename(tmp.Name(), pc.path); err != nil {
 		os.Remove(tmp.Name())
 	}
 	return nil

@@ -1,5 +1,5 @@
 // Package gpu is vilt-vk's thin Vulkan compute runtime: a cgo binding of our own over the
-// system Vulkan headers, loaded at run time (dlopen of libvulkan.so.1), covering only what
+// system Vulkan headers, loaded at run time (dlopen of libvulkan.so.1; LoadLibrary of vulkan-1.dll on Windows), covering only what
 // compute needs: instances with optional validation, device discovery and selection, buffers
 // suballocated from large memory blocks, pipelines from SPIR-V with specialization and push
 // constants, and recorders that put many dispatches into one command buffer with exactly the
@@ -13,7 +13,7 @@
 //
 // Environment:
 //
-//	VILT_VULKAN_LIBRARY  path of the Vulkan loader (default libvulkan.so.1)
+//	VILT_VULKAN_LIBRARY  path of the Vulkan loader (default libvulkan.so.1; vulkan-1.dll on Windows)
 //	VILT_VK_VALIDATE=1   enable the Khronos validation layer
 //	VILT_DEVICE          device index or case-insensitive name substring
 //	VILT_CACHE_DIR       where the pipeline cache lives (default: user cache dir/vilt-vk;

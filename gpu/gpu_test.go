@@ -786,7 +786,11 @@ func TestNoLoader(t *testing.T) {
 		if !errors.Is(err, gpu.ErrNoVulkan) || !errors.As(err, &le) {
 			t.Fatalf("NewInstance = %v, want a LoaderError wrapping ErrNoVulkan", err)
 		}
-		if !strings.Contains(err.Error(), "apt install") {
+		hint := "apt install"
+		if runtime.GOOS == "windows" {
+			hint = "GPU driver"
+		}
+		if !strings.Contains(err.Error(), hint) {
 			t.Fatalf("error does not say what to install: %v", err)
 		}
 		return

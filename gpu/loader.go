@@ -19,7 +19,11 @@ type LoaderError struct {
 }
 
 func (e *LoaderError) Error() string {
-	return fmt.Sprintf("cannot load Vulkan loader %s: %s (install the Vulkan loader and a driver, e.g. Debian/Ubuntu: apt install libvulkan1 mesa-vulkan-drivers; or point VILT_VULKAN_LIBRARY at libvulkan)", e.Path, e.Reason)
+	hint := "install the Vulkan loader and a driver, e.g. Debian/Ubuntu: apt install libvulkan1 mesa-vulkan-drivers; or point VILT_VULKAN_LIBRARY at libvulkan"
+	if runtime.GOOS == "windows" {
+		hint = "vulkan-1.dll comes with the GPU driver: install or update the NVIDIA, AMD or Intel driver; or point VILT_VULKAN_LIBRARY at vulkan-1.dll"
+	}
+	return fmt.Sprintf("cannot load Vulkan loader %s: %s (%s)", e.Path, e.Reason, hint)
 }
 
 func (e *LoaderError) Unwrap() error { return ErrNoVulkan }
@@ -33,6 +37,8 @@ func defaultLibrary() string {
 	switch runtime.GOOS {
 	case "darwin":
 		return "libvulkan.1.dylib"
+	case "windows":
+		return "vulkan-1.dll" // from System32 only (see vkbind.c)
 	}
 	return "libvulkan.so.1"
 }

@@ -1,9 +1,15 @@
 // See vkbind.h.
 #include "vkbind.h"
 
-#include <dlfcn.h>
 #include <stdlib.h>
 #include <string.h>
+
+#ifdef _WIN32
+#include <stdio.h>
+#include <windows.h>
+#else
+#include <dlfcn.h>
+#endif
 
 #include "_cgo_export.h"
 
@@ -14,13 +20,58 @@ static PFN_vkEnumerateInstanceLayerProperties enum_layers;
 static PFN_vkEnumerateInstanceExtensionProperties enum_inst_exts;
 static PFN_vkCreateInstance create_instance;
 
+#ifdef _WIN32
+// Windows: a bare name ("vulkan-1.dll") is looked up in System32 only, where the driver
+// installs the loader, so a DLL of that name in the current or application folder is never
+// picked up; a path (VILT_VULKAN_LIBRARY) is loaded as given. Paths are UTF-8.
+static char lib_err[512];
+
+static const char *win_error(const char *what) {
+	DWORD code = GetLastError();
+	int n = snprintf(lib_err, sizeof lib_err, "%s failed (error %lu", what, (unsigned long)code);
+	if (n < 0 || (size_t)n >= sizeof lib_err - 4) return lib_err;
+	char msg[256];
+	DWORD m = FormatMessageA(FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS, NULL, code, 0,
+	                         msg, sizeof msg, NULL);
+	while (m > 0 && (msg[m - 1] == '\n' || msg[m - 1] == '\r' || msg[m - 1] == ' ' || msg[m - 1] == '.')) m--;
+	msg[m] = 0;
+	snprintf(lib_err + n, sizeof lib_err - n, m ? ": %s)" : ")", msg);
+	return lib_err;
+}
+
+static void *lib_open(const char *path, const char **err) {
+	wchar_t wpath[MAX_PATH * 4];
+	if (!MultiByteToWideChar(CP_UTF8, 0, path, -1, wpath, sizeof wpath / sizeof wpath[0])) {
+		*err = win_error("MultiByteToWideChar");
+		return NULL;
+	}
+	int bare = strchr(path, '/') == NULL && strchr(path, '\\') == NULL;
+	HMODULE h = bare ? LoadLibraryExW(wpath, NULL, LOAD_LIBRARY_SEARCH_SYSTEM32) : LoadLibraryW(wpath);
+	if (!h) *err = win_error("LoadLibrary");
+	return (void *)h;
+}
+
+static void *lib_sym(void *h, const char *name) { return (void *)GetProcAddress((HMODULE)h, name); }
+static void lib_close(void *h) { FreeLibrary((HMODULE)h); }
+#else
+static void *lib_open(const char *path, const char **err) {
+	void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	if (!h) *err = dlerror();
+	return h;
+}
+
+static void *lib_sym(void *h, const char *name) { return dlsym(h, name); }
+static void lib_close(void *h) { dlclose(h); }
+#endif
+
 const char *vr_open(const char *path) {
 	if (lib) return NULL;
-	void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-	if (!h) return dlerror();
-	PFN_vkGetInstanceProcAddr g = (PFN_vkGetInstanceProcAddr)dlsym(h, "vkGetInstanceProcAddr");
+	const char *err = "cannot open library";
+	void *h = lib_open(path, &err);
+	if (!h) return err;
+	PFN_vkGetInstanceProcAddr g = (PFN_vkGetInstanceProcAddr)lib_sym(h, "vkGetInstanceProcAddr");
 	if (!g) {
-		dlclose(h);
+		lib_close(h);
 		return "library has no vkGetInstanceProcAddr";
 	}
 	create_instance = (PFN_vkCreateInstance)g(NULL, "vkCreateInstance");
@@ -29,7 +80,7 @@ const char *vr_open(const char *path) {
 	    (PFN_vkEnumerateInstanceExtensionProperties)g(NULL, "vkEnumerateInstanceExtensionProperties");
 	enum_version = (PFN_vkEnumerateInstanceVersion)g(NULL, "vkEnumerateInstanceVersion");
 	if (!create_instance || !enum_layers || !enum_inst_exts) {
-		dlclose(h);
+		lib_close(h);
 		return "library lacks the Vulkan 1.0 global entry points";
 	}
 	gipa = g;

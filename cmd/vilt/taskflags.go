@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/vilt-vk/vilt-vk/internal/atomicrename"
 	"github.com/vilt-vk/vilt-vk/processor"
 	"github.com/vilt-vk/vilt-vk/vilt"
 	"github.com/vilt-vk/vilt-vk/weights/hub"
@@ -210,7 +211,7 @@ func writeFileAtomic(path string, write func(io.Writer) error) error {
 		werr = cerr
 	}
 	if werr == nil {
-		werr = os.Rename(tmp.Name(), path)
+		werr = atomicrename.Rename(tmp.Name(), path)
 	}
 	if werr != nil {
 		os.Remove(tmp.Name())
@@ -222,7 +223,9 @@ func writeFileAtomic(path string, write func(io.Writer) error) error {
 // isTerminal reports whether f is a terminal (progress output goes only there).
 func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
 
-// signalContext is cancelled on SIGINT/SIGTERM.
+// signalContext is cancelled on SIGINT/SIGTERM. On Windows Go delivers Ctrl-C and
+// Ctrl-Break as os.Interrupt and closing the console, logoff and shutdown as SIGTERM (Windows
+// then allows only a few seconds before it ends the process), so one list serves both.
 func signalContext() (context.Context, context.CancelFunc) {
 	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 }
@@ -244,7 +247,8 @@ func readImages(paths []string, maxPixels int64) ([]*processor.RGBImage, error) 
 	return out, nil
 }
 
-// readLines reads a text file's non-empty lines (trimmed); "-" is stdin.
+// readLines reads a text file's non-empty lines (trimmed, so CRLF files read as LF ones,
+// and without the UTF-8 byte order mark Windows editors may write); "-" is stdin.
 func readLines(path string) ([]string, error) {
 	var r io.Reader
 	if path == "-" {
@@ -260,8 +264,12 @@ func readLines(path string) ([]string, error) {
 	var out []string
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		if s := strings.TrimSpace(sc.Text()); s != "" {
+	for first := true; sc.Scan(); first = false {
+		line := sc.Text()
+		if first {
+			line = strings.TrimPrefix(line, "\ufeff")
+		}
+		if s := strings.TrimSpace(line); s != "" {
 			out = append(out, s)
 		}
 	}

@@ -63,8 +63,9 @@ func HomeDir() string {
 	return filepath.Join(home, ".cache", "huggingface")
 }
 
+// expandHome expands a leading ~ as Python's os.path.expanduser does (also ~\ on Windows).
 func expandHome(p string) string {
-	if p == "~" || strings.HasPrefix(p, "~/") {
+	if p == "~" || strings.HasPrefix(p, "~/") || (filepath.Separator == '\\' && strings.HasPrefix(p, `~\`)) {
 		if home, err := os.UserHomeDir(); err == nil {
 			return filepath.Join(home, p[1:])
 		}

@@ -17,6 +17,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/vilt-vk/vilt-vk/internal/atomicrename"
 )
 
 // Client downloads files into a hub cache. The zero value is not usable; use NewClient.
@@ -267,7 +269,7 @@ func writeAtomic(p string, data []byte) error {
 		os.Remove(tmp.Name())
 		return errors.Join(werr, cerr)
 	}
-	return os.Rename(tmp.Name(), p)
+	return atomicrename.Rename(tmp.Name(), p)
 }
 
 func (c *Client) markNoExist(repoID, commit, filename string) {
@@ -279,8 +281,10 @@ func (c *Client) markNoExist(repoID, commit, filename string) {
 	}
 }
 
-// linkPointer makes pointer a relative symlink to blob (../../blobs/<etag>); where
-// symlinks are not allowed, the blob is copied.
+// linkPointer makes pointer a relative symlink to blob (../../blobs/<etag>). Where symlinks
+// are not allowed (Windows without developer mode) the pointer is a hard link to the blob,
+// else a copy: huggingface_hub then stores a plain file in the snapshot too. A symlink is
+// only trusted once it resolves (Wine reports success without creating one).
 func linkPointer(blob, pointer string) error {
 	if err := os.MkdirAll(filepath.Dir(pointer), 0o755); err != nil {
 		return err
@@ -291,6 +295,12 @@ func linkPointer(blob, pointer string) error {
 	}
 	os.Remove(pointer)
 	if err := os.Symlink(rel, pointer); err == nil {
+		if _, err := os.Stat(pointer); err == nil {
+			return nil
+		}
+		os.Remove(pointer)
+	}
+	if err := os.Link(blob, pointer); err == nil {
 		return nil
 	}
 	in, err := os.Open(blob)
@@ -311,7 +321,7 @@ func linkPointer(blob, pointer string) error {
 	if err := out.Close(); err != nil {
 		return err
 	}
-	return os.Rename(tmp, pointer)
+	return atomicrename.Rename(tmp, pointer)
 }
 
 // fetchBlob downloads into blob+".incomplete", resuming it if present, checks size and
@@ -411,7 +421,7 @@ func (c *Client) fetchBlob(ctx context.Context, r Ref, filename string, m fileMe
 	if err := f.Close(); err != nil {
 		return err
 	}
-	return os.Rename(tmp, blob)
+	return atomicrename.Rename(tmp, blob)
 }
 
 // etagHasher returns the hash the ETag is (SHA-256 of the content for LFS files, the
