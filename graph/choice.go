@@ -252,10 +252,12 @@ func (c Choice) halfGemm() bool {
 	return c.halfStorage
 }
 
-// halfAutoCPU says whether auto picks fp16 on CPU-type devices that can read it. Measured on
-// lavapipe (README, "Precision"): fp16 weights halve the bytes the GEMMs stream and are
-// faster there. On other kinds fp16 has not been measured yet, so auto keeps fp32.
-const halfAutoCPU = true
+// halfAuto says whether auto picks fp16 on a kind of device that can read it; only measured
+// kinds say yes. CPU type (lavapipe, `go test ./graph -bench GEMM`, fp32 vs fp16 interleaved
+// under load): the register-tiled GEMM is compute-bound there, and widening RGBA16F texels
+// costs 5-7% more CPU time per FLOP (55-61 vs 57-68 GFLOPS per CPU-second at M = 202 and
+// 2152), so fp32. GPUs: not measured yet (no GPU at hand), so fp32 until one is.
+func halfAuto(t gpu.DeviceType) bool { return false }
 
 // choosePrecision resolves the precision asked for: fp16 is an error where the chosen
 // kernels cannot read half weights; auto is fp16 only where supported and measured faster.
@@ -270,7 +272,7 @@ func (c Choice) choosePrecision(info gpu.DeviceInfo, p Precision) (Precision, er
 		}
 		return PrecisionFP16, nil
 	}
-	if c.halfGemm() && info.Type == gpu.TypeCPU && halfAutoCPU {
+	if c.halfGemm() && halfAuto(info.Type) {
 		return PrecisionFP16, nil
 	}
 	return PrecisionFP32, nil
