@@ -59,7 +59,7 @@ func BenchmarkGEMM(b *testing.B) {
 			continue
 		}
 		k.SetGemmVariant(v)
-		if k.SetPrecision(vt.prec) != nil || (vt.prec == PrecisionFP16 && !k.halfLinear(v)) {
+		if k.SetPrecision(vt.prec) != nil || (vt.prec == PrecisionFP16 && !k.halfLinear(v, 768)) {
 			continue // the device cannot read half weights with this variant
 		}
 		name := v.String()

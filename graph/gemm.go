@@ -189,7 +189,7 @@ func (k *Kernels) UploadLinear(ctx context.Context, w []float32, bias []float32,
 	if l.Variant == GemmTexel && kdim%4 != 0 {
 		l.Variant = GemmTiled
 	}
-	half := k.halfLinear(l.Variant)
+	half := k.halfLinear(l.Variant, kdim)
 	var err error
 	switch {
 	case l.Variant == GemmTexel:
@@ -261,18 +261,24 @@ func (k *Kernels) uploadPacked(ctx context.Context, w []float32, n, kdim int, ha
 	return t, nil
 }
 
-// halfLinear says whether a layer of variant v is stored as half: Precision fp16 and a kernel
-// that reads it on this device (the register-tiled GEMM in its current form, or the tiled GEMM
-// through 16-bit storage). Layers no half kernel can read stay float32.
-func (k *Kernels) halfLinear(v GemmVariant) bool {
+// halfLinear says whether a layer of variant v and depth kdim is stored as half: Precision
+// fp16 and a kernel that reads it on this device (the register-tiled GEMM through RGBA16F
+// texel views, or through 16-bit storage where it reads storage buffers, as it does when one
+// row or 8-row group of W exceeds a texel view; the tiled GEMM through 16-bit storage). Layers
+// no half kernel can read stay float32.
+func (k *Kernels) halfLinear(v GemmVariant, kdim int) bool {
 	c := k.choice
 	if c.Precision != PrecisionFP16 {
 		return false
 	}
-	if v == GemmTexel && c.RegForm == FormTexel {
-		return c.halfTexel
+	if c.halfStorage {
+		return true
 	}
-	return c.halfStorage
+	if v != GemmTexel || c.RegForm != FormTexel || !c.halfTexel {
+		return false
+	}
+	align := int(c.texelAlign() / 8) // view offsets may start up to this many half texels early
+	return regChunk(1, kdim/4*8, align, c.texelLimit(), 1) > 0
 }
 
 // SetPrecision changes the weight precision for weights uploaded from now on: fp16 is an
