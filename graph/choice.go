@@ -267,8 +267,12 @@ func (c Choice) choosePrecision(info gpu.DeviceInfo, p Precision) (Precision, er
 		return PrecisionFP32, nil
 	case PrecisionFP16:
 		if !c.halfGemm() {
-			return 0, fmt.Errorf("precision fp16: the device cannot read half-precision weights with its %s GEMM and %s operands "+
-				"(needs storageBuffer16BitAccess, or R16G16B16A16_SFLOAT uniform texel buffers for the texel form); use fp32", c.Gemm, c.RegForm)
+			need := "storageBuffer16BitAccess"
+			if c.Gemm == GemmTexel && c.RegForm == FormTexel {
+				need = "R16G16B16A16_SFLOAT uniform texel buffers"
+			}
+			return 0, fmt.Errorf("precision fp16: the device cannot read half-precision weights: its %s GEMM reads %s operands, "+
+				"which needs %s, and the device has none; use fp32", c.Gemm, c.RegForm, need)
 		}
 		return PrecisionFP16, nil
 	}
