@@ -155,8 +155,11 @@ func uploadHalfAt(ctx context.Context, d *gpu.Device, b *gpu.Buffer, off uint64,
 	return nil
 }
 
-// ReadFloat32s downloads a float32 tensor.
+// ReadFloat32s downloads a float32 tensor (an int32 one as its bits).
 func ReadFloat32s(ctx context.Context, d *gpu.Device, t Tensor) ([]float32, error) {
+	if t.DType.Size() != 4 {
+		return nil, fmt.Errorf("read float32s: tensor is %s", t.DType)
+	}
 	v := make([]float32, t.Len())
 	if err := d.DownloadFloat32s(ctx, t.Buf, t.Off, v); err != nil {
 		return nil, err
