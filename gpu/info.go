@@ -108,8 +108,11 @@ type Features struct {
 	ShaderInt8               bool     `json:"shader_int8"`
 	StorageBuffer8BitAccess  bool     `json:"storage_buffer_8bit_access"`
 	ShaderInt64              bool     `json:"shader_int64"`
-	CooperativeMatrix        bool     `json:"cooperative_matrix"`
-	CooperativeMatrixNV      bool     `json:"cooperative_matrix_nv"`
+	// UniformTexelRGBA16F: R16G16B16A16_SFLOAT views can be read as uniform texel buffers
+	// (half-precision weights through the texel kernels, as TexelReadHalf bindings).
+	UniformTexelRGBA16F bool `json:"uniform_texel_rgba16f"`
+	CooperativeMatrix   bool `json:"cooperative_matrix"`
+	CooperativeMatrixNV bool `json:"cooperative_matrix_nv"`
 }
 
 // DeviceInfo describes one physical device.
@@ -244,6 +247,7 @@ func fromC(index int, ci *C.vr_devinfo) DeviceInfo {
 			ShaderInt8:               ci.shader_int8 != 0,
 			StorageBuffer8BitAccess:  ci.storage_buffer8 != 0,
 			ShaderInt64:              ci.shader_int64 != 0,
+			UniformTexelRGBA16F:      ci.texel_rgba16f != 0,
 			CooperativeMatrix:        ci.has_coopmat_khr != 0,
 			CooperativeMatrixNV:      ci.has_coopmat_nv != 0,
 		},

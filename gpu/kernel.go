@@ -23,13 +23,19 @@ const (
 	WriteOnly                    // storage buffer the kernel only writes
 	ReadWrite                    // storage buffer read and written
 	TexelRead                    // uniform texel buffer (RGBA32F), read only
+	// TexelReadHalf is a uniform texel buffer read through an RGBA16F view (8-byte texels
+	// that read as vec4): half-precision weights for the texel kernels, unchanged. Needs
+	// Features.UniformTexelRGBA16F.
+	TexelReadHalf
 )
 
 func (k BindingKind) writes() bool { return k == WriteOnly || k == ReadWrite }
 func (k BindingKind) reads() bool  { return k != WriteOnly }
 
+func (k BindingKind) texel() bool { return k == TexelRead || k == TexelReadHalf }
+
 func (k BindingKind) descriptorType() uint32 {
-	if k == TexelRead {
+	if k.texel() {
 		return C.VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER
 	}
 	return C.VK_DESCRIPTOR_TYPE_STORAGE_BUFFER
@@ -123,7 +129,7 @@ func (d *Device) Kernel(spec KernelSpec) (*Kernel, error) {
 	types := make([]C.uint32_t, max(1, len(spec.Bindings)))
 	for i, b := range spec.Bindings {
 		types[i] = C.uint32_t(b.descriptorType())
-		if b == TexelRead {
+		if b.texel() {
 			k.ntexel++
 		} else {
 			k.nstorage++

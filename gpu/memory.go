@@ -195,7 +195,10 @@ type Buffer struct {
 	freed bool
 }
 
-type viewKey struct{ off, size uint64 }
+type viewKey struct {
+	off, size uint64
+	half      bool
+}
 
 // Alloc allocates a device buffer of size bytes (contents undefined).
 func (d *Device) Alloc(size uint64) (*Buffer, error) {
@@ -280,29 +283,38 @@ func (b *Buffer) Free() {
 	b.blk.give(b.off, b.asize)
 }
 
-// texelView returns (creating once) an RGBA32F view of [off, off+size) of the buffer.
-func (b *Buffer) texelView(off, size uint64) (C.VkBufferView, error) {
+// texelView returns (creating once) an RGBA32F view of [off, off+size) of the buffer, or an
+// RGBA16F one (8-byte texels) with half.
+func (b *Buffer) texelView(off, size uint64, half bool) (C.VkBufferView, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.freed {
 		return nil, fmt.Errorf("texel view: %w (buffer freed)", ErrClosed)
 	}
-	k := viewKey{off, size}
+	k := viewKey{off, size, half}
 	if v, ok := b.views[k]; ok {
 		return v, nil
 	}
-	lim := b.a.d.info.Limits
-	if size%16 != 0 {
-		return nil, fmt.Errorf("texel view of %d bytes: not a multiple of 16 (RGBA32F)", size)
+	d := b.a.d
+	lim := d.info.Limits
+	texel, format, name := uint64(16), uint32(C.VK_FORMAT_R32G32B32A32_SFLOAT), "RGBA32F"
+	if half {
+		texel, format, name = 8, C.VK_FORMAT_R16G16B16A16_SFLOAT, "RGBA16F"
+		if !d.info.Features.UniformTexelRGBA16F {
+			return nil, fmt.Errorf("texel view: the device cannot read RGBA16F uniform texel buffers")
+		}
 	}
-	if size/16 > lim.MaxTexelBufferElements {
-		return nil, fmt.Errorf("texel view of %d texels: %w (maxTexelBufferElements %d)", size/16, ErrTooLarge, lim.MaxTexelBufferElements)
+	if size%texel != 0 {
+		return nil, fmt.Errorf("texel view of %d bytes: not a multiple of %d (%s)", size, texel, name)
+	}
+	if size/texel > lim.MaxTexelBufferElements {
+		return nil, fmt.Errorf("texel view of %d texels: %w (maxTexelBufferElements %d)", size/texel, ErrTooLarge, lim.MaxTexelBufferElements)
 	}
 	if (b.off+off)%lim.MinTexelBufferOffsetAlignment != 0 {
 		return nil, fmt.Errorf("texel view offset %d not aligned to %d", off, lim.MinTexelBufferOffsetAlignment)
 	}
 	var v C.VkBufferView
-	r := C.vr_create_buffer_view(b.a.d.c, b.blk.buf, C.VK_FORMAT_R32G32B32A32_SFLOAT, C.VkDeviceSize(b.off+off), C.VkDeviceSize(size), &v)
+	r := C.vr_create_buffer_view(d.c, b.blk.buf, C.VkFormat(format), C.VkDeviceSize(b.off+off), C.VkDeviceSize(size), &v)
 	if err := vkErr("vkCreateBufferView", r); err != nil {
 		return nil, err
 	}

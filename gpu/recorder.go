@@ -212,8 +212,8 @@ func (r *Recorder) Dispatch(k *Kernel, groups [3]uint32, push []byte, binds ...B
 		kind := k.spec.Bindings[i]
 		a.types[i] = C.uint32_t(kind.descriptorType())
 		a.buffers[i] = b.Buf.blk.buf
-		if kind == TexelRead {
-			v, err := b.Buf.texelView(b.Off, b.Bytes)
+		if kind.texel() {
+			v, err := b.Buf.texelView(b.Off, b.Bytes, kind == TexelReadHalf)
 			if err != nil {
 				return fmt.Errorf("dispatch %s binding %d: %w", k.spec.Name, i, err)
 			}

@@ -199,6 +199,7 @@ VkResult vr_create_instance(vr_instance *vi, uint32_t api_version, int validate,
 	LOADI(vi, EnumeratePhysicalDevices);
 	LOADI(vi, GetPhysicalDeviceProperties);
 	LOADI(vi, GetPhysicalDeviceMemoryProperties);
+	LOADI(vi, GetPhysicalDeviceFormatProperties);
 	LOADI(vi, GetPhysicalDeviceQueueFamilyProperties);
 	LOADI(vi, EnumerateDeviceExtensionProperties);
 	LOADI(vi, CreateDevice);
@@ -245,6 +246,12 @@ VkResult vr_device_info(vr_instance *vi, VkPhysicalDevice pd, vr_devinfo *info) 
 	memset(info, 0, sizeof *info);
 	vi->GetPhysicalDeviceProperties(pd, &info->props);
 	vi->GetPhysicalDeviceMemoryProperties(pd, &info->mem);
+	if (vi->GetPhysicalDeviceFormatProperties) {
+		VkFormatProperties fp;
+		memset(&fp, 0, sizeof fp);
+		vi->GetPhysicalDeviceFormatProperties(pd, VK_FORMAT_R16G16B16A16_SFLOAT, &fp);
+		info->texel_rgba16f = (fp.bufferFeatures & VK_FORMAT_FEATURE_UNIFORM_TEXEL_BUFFER_BIT) != 0;
+	}
 
 	uint32_t next = 0;
 	VkResult r = vi->EnumerateDeviceExtensionProperties(pd, NULL, &next, NULL);

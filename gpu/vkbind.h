@@ -25,6 +25,7 @@ typedef struct vr_instance {
 	PFN_vkGetPhysicalDeviceProperties2 GetPhysicalDeviceProperties2;
 	PFN_vkGetPhysicalDeviceFeatures2 GetPhysicalDeviceFeatures2;
 	PFN_vkGetPhysicalDeviceMemoryProperties GetPhysicalDeviceMemoryProperties;
+	PFN_vkGetPhysicalDeviceFormatProperties GetPhysicalDeviceFormatProperties;
 	PFN_vkGetPhysicalDeviceQueueFamilyProperties GetPhysicalDeviceQueueFamilyProperties;
 	PFN_vkEnumerateDeviceExtensionProperties EnumerateDeviceExtensionProperties;
 	PFN_vkCreateDevice CreateDevice;
@@ -118,6 +119,7 @@ typedef struct vr_devinfo {
 	// features
 	uint32_t shader_float16, shader_int8, storage_buffer16, storage_buffer8;
 	uint32_t shader_int64;
+	uint32_t texel_rgba16f; // R16G16B16A16_SFLOAT usable as a uniform texel buffer
 	uint32_t has_coopmat_khr, has_coopmat_nv, has_portability_subset, has_subgroup_size_control_ext;
 	// compute queue
 	int32_t compute_family;

@@ -44,25 +44,37 @@ func BenchmarkGEMM(b *testing.B) {
 	r := rand.New(rand.NewPCG(1, 1))
 	ctx := context.Background()
 	type variant struct {
-		v  GemmVariant
-		sg bool
+		v    GemmVariant
+		sg   bool
+		prec Precision
 	}
-	variants := []variant{{GemmTexel, true}, {GemmTexel, false}, {GemmTiled, false}}
+	var variants []variant
+	for _, p := range []Precision{PrecisionFP32, PrecisionFP16} {
+		variants = append(variants, variant{GemmTexel, true, p}, variant{GemmTexel, false, p}, variant{GemmTiled, false, p})
+	}
 	for _, vt := range variants {
 		v := vt.v
 		k.SetTexelSubgroup(vt.sg)
 		if vt.sg != k.TexelSubgroup() {
 			continue
 		}
+		k.SetGemmVariant(v)
+		if k.SetPrecision(vt.prec) != nil || (vt.prec == PrecisionFP16 && !k.halfLinear(v, 768)) {
+			continue // the device cannot read half weights with this variant
+		}
 		name := v.String()
 		if vt.sg {
 			name += "-sg"
+		}
+		if vt.prec == PrecisionFP16 {
+			name += "-fp16"
 		}
 		for _, m := range benchGemmM {
 			for _, s := range benchGemmNK {
 				b.Run(fmt.Sprintf("%s/M%d/%s", name, m, s.name), func(b *testing.B) {
 					k.SetGemmVariant(v)
 					k.SetTexelSubgroup(vt.sg)
+					must(b, k.SetPrecision(vt.prec))
 					l, err := k.UploadLinear(ctx, randn(r, s.n*s.k, 0.05), randn(r, s.n, 0.1), s.n, s.k)
 					if err != nil {
 						b.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/vilt-vk/vilt-vk/gpu"
 )
@@ -54,7 +55,12 @@ type Choice struct {
 	// ElementwiseTexel: element-wise ops read through texel buffers where a view fits.
 	ElementwiseTexel bool
 
+	// Precision is how the large weights are stored (fp32 or fp16; never auto here).
+	Precision Precision
+
 	limits gpu.Limits
+	// halfTexel: RGBA16F uniform texel views; halfStorage: 16-bit storage-buffer reads.
+	halfTexel, halfStorage bool
 }
 
 // Overrides force parts of the choice (tests, benchmarks, the VILT_* environment).
@@ -62,6 +68,9 @@ type Overrides struct {
 	Gemm     string // "texel" or "tiled" (VILT_GEMM_VARIANT)
 	Form     string // "texel" or "storage" (VILT_OPERANDS)
 	Subgroup string // "0" turns shuffle forms off; a size forces it where supported (VILT_SUBGROUP)
+
+	// Precision is the weight precision asked for (LoadOptions.Precision; zero: auto).
+	Precision Precision
 }
 
 // OverridesFromEnv reads the VILT_* knobs.
@@ -130,6 +139,11 @@ func Choose(info gpu.DeviceInfo, o Overrides) (Choice, error) {
 		c.AttnWG = 8 // CPU-type: the lanes of a small workgroup share every K/V fetch
 	}
 	c.AttnWG = min(c.AttnWG, int(l.MaxComputeWorkGroupInvocations), int(l.MaxComputeWorkGroupSize[0]))
+
+	c.halfTexel, c.halfStorage = info.Features.UniformTexelRGBA16F, info.Features.StorageBuffer16BitAccess
+	if c.Precision, err = c.choosePrecision(info, o.Precision); err != nil {
+		return Choice{}, err
+	}
 	return c, nil
 }
 
@@ -192,6 +206,82 @@ func (c Choice) storageLimit() int {
 func (c Choice) texelAlign() uint64   { return max(c.limits.MinTexelBufferOffsetAlignment, 16) }
 func (c Choice) storageAlign() uint64 { return max(c.limits.MinStorageBufferOffsetAlignment, 16) }
 
+// Precision is how a model's large weights (GEMM weights, the word embeddings) are stored on
+// the device. Arithmetic and accumulation are float32 either way.
+type Precision int
+
+// Precisions.
+const (
+	// PrecisionAuto: fp16 where the device can read half-precision weights and they measured
+	// faster on its kind of device, else fp32.
+	PrecisionAuto Precision = iota
+	PrecisionFP32
+	PrecisionFP16
+)
+
+func (p Precision) String() string {
+	switch p {
+	case PrecisionFP32:
+		return "fp32"
+	case PrecisionFP16:
+		return "fp16"
+	}
+	return "auto"
+}
+
+// ParsePrecision reads "fp32", "fp16" or "auto" ("" is auto).
+func ParsePrecision(s string) (Precision, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "", "auto":
+		return PrecisionAuto, nil
+	case "fp32", "f32", "float32":
+		return PrecisionFP32, nil
+	case "fp16", "f16", "float16", "half":
+		return PrecisionFP16, nil
+	}
+	return 0, fmt.Errorf("unknown precision %q (want fp32, fp16 or auto)", s)
+}
+
+// halfGemm reports whether the chosen Linear kernels can read half-precision weights: the
+// register-tiled GEMM through RGBA16F texel views (texel form) or 16-bit storage (storage
+// form), the tiled GEMM through 16-bit storage.
+func (c Choice) halfGemm() bool {
+	if c.Gemm == GemmTexel && c.RegForm == FormTexel {
+		return c.halfTexel
+	}
+	return c.halfStorage
+}
+
+// halfAuto says whether auto picks fp16 on a kind of device that can read it; only measured
+// kinds say yes. CPU type (lavapipe, `go test ./graph -bench GEMM`, fp32 vs fp16 interleaved
+// under load): the register-tiled GEMM is compute-bound there, and widening RGBA16F texels
+// costs 5-7% more CPU time per FLOP (55-61 vs 57-68 GFLOPS per CPU-second at M = 202 and
+// 2152), so fp32. GPUs: not measured yet (no GPU at hand), so fp32 until one is.
+func halfAuto(t gpu.DeviceType) bool { return false }
+
+// choosePrecision resolves the precision asked for: fp16 is an error where the chosen
+// kernels cannot read half weights; auto is fp16 only where supported and measured faster.
+func (c Choice) choosePrecision(info gpu.DeviceInfo, p Precision) (Precision, error) {
+	switch p {
+	case PrecisionFP32:
+		return PrecisionFP32, nil
+	case PrecisionFP16:
+		if !c.halfGemm() {
+			need := "storageBuffer16BitAccess"
+			if c.Gemm == GemmTexel && c.RegForm == FormTexel {
+				need = "R16G16B16A16_SFLOAT uniform texel buffers"
+			}
+			return 0, fmt.Errorf("precision fp16: the device cannot read half-precision weights: its %s GEMM reads %s operands, "+
+				"which needs %s, and the device has none; use fp32", c.Gemm, c.RegForm, need)
+		}
+		return PrecisionFP16, nil
+	}
+	if c.halfGemm() && halfAuto(info.Type) {
+		return PrecisionFP16, nil
+	}
+	return PrecisionFP32, nil
+}
+
 // Describe lists the choice as "what: kernel" lines for `vilt devices`.
 func (c Choice) Describe() [][2]string {
 	gemm := fmt.Sprintf("register tiles %d×%d groups, %d lanes, %s operands", c.RegTM, c.RegTN, c.RegLanes, c.RegForm)
@@ -215,6 +305,22 @@ func (c Choice) Describe() [][2]string {
 		{"attention", fmt.Sprintf("fused, %d queries per workgroup, %s operands", c.AttnWG, c.RegForm)},
 		{"batched matmul", fmt.Sprintf("shared-memory tiles %d×%d×%d", c.Tile.BM, c.Tile.BN, c.Tile.BK)},
 		{"element-wise ops", ew},
+		{"weights", c.describePrecision()},
 		{"texel views", fmt.Sprintf("≤ %d texels, offsets aligned to %d bytes", c.limits.MaxTexelBufferElements, c.texelAlign())},
 	}
+}
+
+func (c Choice) describePrecision() string {
+	if c.Precision == PrecisionFP16 {
+		how := "16-bit storage buffers"
+		if c.Gemm == GemmTexel && c.RegForm == FormTexel {
+			how = "RGBA16F texel views"
+		}
+		return "fp16 (GEMM weights and word embeddings stored as half, read through " + how + "; fp32 arithmetic)"
+	}
+	avail := "fp16 not available on this device"
+	if c.halfGemm() {
+		avail = "fp16 available (--precision fp16)"
+	}
+	return "fp32 (" + avail + ")"
 }

@@ -146,3 +146,73 @@ func TestRegChunk(t *testing.T) {
 		}
 	}
 }
+
+// TestChoosePrecision: fp16 needs a way for the chosen GEMM to read half weights (RGBA16F
+// texel views for the texel form, 16-bit storage otherwise); auto picks it only on CPU-type
+// devices where it measured faster (none so far: halfAuto); fp16 where no path exists is an
+// error.
+func TestChoosePrecision(t *testing.T) {
+	for _, c := range []struct {
+		kind                  string
+		texel16, storage16    bool
+		auto, fp16            Precision // fp16: 0 means an error
+		wantDescribeSubstring string
+	}{
+		{"lavapipe-256", true, true, PrecisionFP32, PrecisionFP16, "fp16 available"},
+		{"lavapipe-256", false, true, PrecisionFP32, 0, "not available"}, // texel form, no RGBA16F
+		{"swiftshader", true, false, PrecisionFP32, 0, "not available"},  // storage form, no 16-bit storage
+		{"swiftshader", true, true, PrecisionFP32, PrecisionFP16, "fp16 available"},
+		{"desktop-gpu", true, true, PrecisionFP32, PrecisionFP16, "fp16 available"},
+		{"desktop-gpu", true, false, PrecisionFP32, 0, "not available"},
+	} {
+		info := synthDevice(c.kind)
+		info.Features.UniformTexelRGBA16F, info.Features.StorageBuffer16BitAccess = c.texel16, c.storage16
+		name := c.kind + map[bool]string{true: "+t16", false: ""}[c.texel16] + map[bool]string{true: "+s16", false: ""}[c.storage16]
+		auto, err := Choose(info, Overrides{})
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if auto.Precision != c.auto {
+			t.Errorf("%s: auto is %s, want %s", name, auto.Precision, c.auto)
+		}
+		var desc string
+		for _, d := range auto.Describe() {
+			if d[0] == "weights" {
+				desc = d[1]
+			}
+		}
+		if !strings.Contains(desc, c.wantDescribeSubstring) {
+			t.Errorf("%s: weights line %q, want it to mention %q", name, desc, c.wantDescribeSubstring)
+		}
+		if c.fp16 != 0 {
+			c16, _ := Choose(info, Overrides{Precision: PrecisionFP16})
+			how := "RGBA16F texel views"
+			if c16.RegForm == FormStorage || c16.Gemm == GemmTiled {
+				how = "16-bit storage"
+			}
+			if d := c16.describePrecision(); !strings.Contains(d, how) {
+				t.Errorf("%s: fp16 described as %q, want %q", name, d, how)
+			}
+		}
+		if c32, err := Choose(info, Overrides{Precision: PrecisionFP32}); err != nil || c32.Precision != PrecisionFP32 {
+			t.Errorf("%s: fp32 gives %v, %v", name, c32.Precision, err)
+		}
+		c16, err := Choose(info, Overrides{Precision: PrecisionFP16})
+		switch {
+		case c.fp16 == 0 && err == nil:
+			t.Errorf("%s: fp16 accepted, want an error", name)
+		case c.fp16 == 0 && !strings.Contains(err.Error(), "fp16"):
+			t.Errorf("%s: error %q does not say fp16", name, err)
+		case c.fp16 != 0 && (err != nil || c16.Precision != c.fp16):
+			t.Errorf("%s: fp16 gives %v, %v", name, c16.Precision, err)
+		}
+	}
+	for _, s := range []string{"", "auto", "fp32", "FP16", "half"} {
+		if _, err := ParsePrecision(s); err != nil {
+			t.Errorf("ParsePrecision(%q): %v", s, err)
+		}
+	}
+	if _, err := ParsePrecision("bf16"); err == nil {
+		t.Error("ParsePrecision(bf16) accepted")
+	}
+}

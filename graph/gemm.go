@@ -147,7 +147,7 @@ const (
 type Linear struct {
 	N, K    int
 	Variant GemmVariant
-	W       Tensor  // texel: packed [ceil(N/8), K/4, 8, 4]; tiled: [N, K] as loaded
+	W       Tensor  // texel: packed [ceil(N/8), K/4, 8, 4]; tiled: [N, K] as loaded; F32 or F16
 	Bias    *Tensor // [N] or nil
 }
 
@@ -176,7 +176,8 @@ func (l *Linear) Bytes() uint64 {
 // UploadLinear uploads a Linear weight w ([N,K] row-major, as PyTorch stores it) and an
 // optional bias [N], packing it for the kernels' GEMM variant. Packing streams in chunks, so
 // no second full copy of the weight is held. The texel variant needs K % 4 == 0; other
-// shapes use the tiled variant.
+// shapes use the tiled variant. With Precision fp16 the weight is stored as half where the
+// layer's kernel can read it (the bias stays float32).
 func (k *Kernels) UploadLinear(ctx context.Context, w []float32, bias []float32, n, kdim int) (*Linear, error) {
 	if n <= 0 || kdim <= 0 || len(w) != n*kdim {
 		return nil, fmt.Errorf("upload linear: weight has %d values, want %d×%d", len(w), n, kdim)
@@ -188,10 +189,13 @@ func (k *Kernels) UploadLinear(ctx context.Context, w []float32, bias []float32,
 	if l.Variant == GemmTexel && kdim%4 != 0 {
 		l.Variant = GemmTiled
 	}
+	half := k.halfLinear(l.Variant, kdim)
 	var err error
-	switch l.Variant {
-	case GemmTexel:
-		l.W, err = k.uploadPacked(ctx, w, n, kdim)
+	switch {
+	case l.Variant == GemmTexel:
+		l.W, err = k.uploadPacked(ctx, w, n, kdim, half)
+	case half:
+		l.W, err = UploadHalf(ctx, k.dev, w, n, kdim)
 	default:
 		l.W, err = UploadTensor(ctx, k.dev, w, n, kdim)
 	}
@@ -226,9 +230,13 @@ func PackTexel(dst, w []float32, n, kdim, g int) {
 	}
 }
 
-func (k *Kernels) uploadPacked(ctx context.Context, w []float32, n, kdim int) (Tensor, error) {
+func (k *Kernels) uploadPacked(ctx context.Context, w []float32, n, kdim int, half bool) (Tensor, error) {
 	groups := (n + 7) / 8
-	t, err := NewTensor(k.dev, F32, groups, kdim/4, 8, 4)
+	dt := F32
+	if half {
+		dt = F16
+	}
+	t, err := NewTensor(k.dev, dt, groups, kdim/4, 8, 4)
 	if err != nil {
 		return Tensor{}, err
 	}
@@ -239,14 +247,54 @@ func (k *Kernels) uploadPacked(ctx context.Context, w []float32, n, kdim int) (T
 		for g := 0; g < ng; g++ {
 			PackTexel(buf[g*8*kdim:(g+1)*8*kdim], w, n, kdim, g0+g)
 		}
-		b := unsafe.Slice((*byte)(unsafe.Pointer(&buf[0])), 4*ng*8*kdim)
-		if err := k.dev.Upload(ctx, t.Buf, t.Off+uint64(4*g0*8*kdim), b); err != nil {
+		off := t.Off + uint64(dt.Size()*g0*8*kdim)
+		if half {
+			err = uploadHalfAt(ctx, k.dev, t.Buf, off, buf[:ng*8*kdim])
+		} else {
+			err = k.dev.Upload(ctx, t.Buf, off, unsafe.Slice((*byte)(unsafe.Pointer(&buf[0])), 4*ng*8*kdim))
+		}
+		if err != nil {
 			t.Buf.Free()
 			return Tensor{}, err
 		}
 	}
 	return t, nil
 }
+
+// halfLinear says whether a layer of variant v and depth kdim is stored as half: Precision
+// fp16 and a kernel that reads it on this device (the register-tiled GEMM through RGBA16F
+// texel views, or through 16-bit storage where it reads storage buffers, as it does when one
+// row or 8-row group of W exceeds a texel view; the tiled GEMM through 16-bit storage). Layers
+// no half kernel can read stay float32.
+func (k *Kernels) halfLinear(v GemmVariant, kdim int) bool {
+	c := k.choice
+	if c.Precision != PrecisionFP16 {
+		return false
+	}
+	if c.halfStorage {
+		return true
+	}
+	if v != GemmTexel || c.RegForm != FormTexel || !c.halfTexel {
+		return false
+	}
+	align := int(c.texelAlign() / 8) // view offsets may start up to this many half texels early
+	return regChunk(1, kdim/4*8, align, c.texelLimit(), 1) > 0
+}
+
+// SetPrecision changes the weight precision for weights uploaded from now on: fp16 is an
+// error where the device cannot read half weights with its kernels, auto resolves as Choose
+// does.
+func (k *Kernels) SetPrecision(p Precision) error {
+	r, err := k.choice.choosePrecision(k.info, p)
+	if err != nil {
+		return err
+	}
+	k.choice.Precision = r
+	return nil
+}
+
+// Precision is the weight precision the kernels store new weights in (fp32 or fp16).
+func (k *Kernels) Precision() Precision { return k.choice.Precision }
 
 // dummy returns a small buffer bound where a kernel's optional binding is unused.
 func (k *Kernels) dummy() (gpu.Binding, error) {
@@ -337,7 +385,14 @@ func (k *Kernels) tiled(rec *gpu.Recorder, y, x, w Tensor, bias, res *Tensor, a 
 	}
 	vec4 := !a.wt && a.K%4 == 0 && a.ldx%4 == 0 && a.ldw%4 == 0 && a.bx%4 == 0 && a.bw%4 == 0 && x0%4 == 0 && w0%4 == 0
 	c := k.choice.Tile
-	kern, err := k.kernel("gemm_tiled", []gpu.BindingKind{rd, rd, rd, rd, wr}, 17*4,
+	name := "gemm_tiled"
+	if w.DType == F16 {
+		if !k.choice.halfStorage {
+			return fmt.Errorf("%s: half-precision W needs storageBuffer16BitAccess", op)
+		}
+		name = "gemm_tiled_h"
+	}
+	kern, err := k.kernel(name, []gpu.BindingKind{rd, rd, rd, rd, wr}, 17*4,
 		gpu.SpecUint(0, uint32(c.BM)), gpu.SpecUint(1, uint32(c.BN)), gpu.SpecUint(2, uint32(c.BK)),
 		gpu.SpecUint(3, uint32(c.TM)), gpu.SpecUint(4, uint32(c.TN)), gpu.SpecUint(5, uint32(a.epi)),
 		gpu.SpecUint(6, b2u(a.wt)), gpu.SpecUint(7, b2u(vec4)),

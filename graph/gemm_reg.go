@@ -30,14 +30,15 @@ func regChunk(n, per, slack, limit, unit int) int {
 	return c
 }
 
-// regView binds the texels [first, first+count) of t (16-byte texels, first counted from
-// t.Off) from the nearest offset at or below that meets align, and returns the binding and
-// the texel offset of `first` within it.
+// regView binds the texels [first, first+count) of t (4-element texels: 16 bytes, or 8 for
+// F16; first counted from t.Off) from the nearest offset at or below that meets align, and
+// returns the binding and the texel offset of `first` within it.
 func regView(t Tensor, first, count int, align uint64) (gpu.Binding, uint32) {
-	start := t.Off + uint64(16*first)
+	tb := uint64(4 * t.DType.Size())
+	start := t.Off + tb*uint64(first)
 	off := start / align * align
-	end := start + uint64(16*count)
-	return t.Buf.Range(off, end-off), uint32((start - off) / 16)
+	end := start + tb*uint64(count)
+	return t.Buf.Range(off, end-off), uint32((start - off) / tb)
 }
 
 // linearReg records a Linear layer packed for the texel variant.
@@ -55,21 +56,23 @@ func (k *Kernels) linearReg(rec *gpu.Recorder, y, x Tensor, l *Linear, epi Epilo
 		limit, align = c.storageLimit(), c.storageAlign()
 	}
 	octets := c.RegLanes / 8
+	half := l.W.DType == F16
+	wtb := uint64(4 * l.W.DType.Size()) // W's texel bytes: its view offsets may sit up to align/wtb texels early
 	rows := regChunk(m, k4, int(align/16), limit, c.RegTM)
-	gchunk := regChunk(groups, k4*8, int(align/16), limit, c.RegTN*octets)
+	gchunk := regChunk(groups, k4*8, int(align/wtb), limit, c.RegTN*octets)
 	if (rows == 0 || gchunk == 0) && form == FormTexel {
 		// Not even one row or group fits a texel view: read from storage buffers.
 		form, limit, align = FormStorage, c.storageLimit(), c.storageAlign()
 		rows = regChunk(m, k4, int(align/16), limit, c.RegTM)
-		gchunk = regChunk(groups, k4*8, int(align/16), limit, c.RegTN*octets)
+		gchunk = regChunk(groups, k4*8, int(align/wtb), limit, c.RegTN*octets)
 	}
 	if rows == 0 || gchunk == 0 {
 		return fmt.Errorf("%s: K=%d is too large for one view of the device's buffers", op, l.K)
 	}
 	name := "gemm_texel"
-	kind := tex
+	kind, wkind := tex, tex
 	if form == FormStorage {
-		name, kind = "gemm_reg", rd
+		name, kind, wkind = "gemm_reg", rd, rd
 	}
 	var reqSG uint32
 	if c.Subgroup > 0 {
@@ -78,7 +81,19 @@ func (k *Kernels) linearReg(rec *gpu.Recorder, y, x Tensor, l *Linear, epi Epilo
 			reqSG = uint32(c.Subgroup)
 		}
 	}
-	kern, err := k.dev.Kernel(gpu.KernelSpec{Name: name, SPIRV: shaderCode(name), Bindings: []gpu.BindingKind{kind, kind, rd, rd, wr},
+	if half {
+		// Half W: the texel form reads it unchanged through RGBA16F views, the storage form
+		// with the _h shaders (16-bit storage).
+		switch {
+		case form == FormTexel && c.halfTexel:
+			wkind = gpu.TexelReadHalf
+		case form == FormStorage && c.halfStorage:
+			name += "_h"
+		default:
+			return fmt.Errorf("%s: the device cannot read half-precision weights with %s operands", op, form)
+		}
+	}
+	kern, err := k.dev.Kernel(gpu.KernelSpec{Name: name, SPIRV: shaderCode(name), Bindings: []gpu.BindingKind{kind, wkind, rd, rd, wr},
 		PushSize: 14 * 4, RequiredSubgroupSize: reqSG,
 		Spec: []gpu.SpecConstant{gpu.SpecUint(0, uint32(c.RegTM)), gpu.SpecUint(1, uint32(c.RegTN)), gpu.SpecUint(2, uint32(epi)),
 			gpu.SpecUint(3, uint32(c.RegLanes)), gpu.SpecUint(4, uint32(max(c.Subgroup, 1)))}})

@@ -21,10 +21,16 @@ type Kernels struct {
 	dummyBuf *gpu.Buffer
 }
 
-// NewKernels prepares the op set for a device.
-func NewKernels(d *gpu.Device) (*Kernels, error) {
+// NewKernels prepares the op set for a device (weight precision auto).
+func NewKernels(d *gpu.Device) (*Kernels, error) { return NewKernelsPrecision(d, PrecisionAuto) }
+
+// NewKernelsPrecision prepares the op set for a device with weights stored in precision p
+// (fp16 is an error where the device cannot read half weights).
+func NewKernelsPrecision(d *gpu.Device, p Precision) (*Kernels, error) {
 	k := &Kernels{dev: d, info: d.Info()}
-	c, err := Choose(k.info, OverridesFromEnv())
+	o := OverridesFromEnv()
+	o.Precision = p
+	c, err := Choose(k.info, o)
 	if err != nil {
 		return nil, err
 	}

@@ -11,7 +11,8 @@ import (
 // (e.g. one row of a batch) can be bound even where its byte offset does not meet the
 // device's minStorageBufferOffsetAlignment.
 
-// elemBytes is the size of one element of every dtype the ops handle today (F32, I32).
+// elemBytes is the size of one element of the activations (F32) and indices (I32); F16
+// weights are bound by bindAt with their own size.
 const elemBytes = 4
 
 // bindAt binds t's bytes from the nearest offset at or below t.Off that the device accepts
@@ -20,22 +21,20 @@ func (k *Kernels) bindAt(op, name string, t Tensor) (gpu.Binding, uint32, error)
 	if t.Buf == nil {
 		return gpu.Binding{}, 0, fmt.Errorf("%s: %s has no buffer", op, name)
 	}
-	if t.Off%elemBytes != 0 {
-		return gpu.Binding{}, 0, fmt.Errorf("%s: %s starts at byte %d, not a multiple of %d", op, name, t.Off, elemBytes)
+	es := uint64(t.DType.Size())
+	if t.Off%es != 0 {
+		return gpu.Binding{}, 0, fmt.Errorf("%s: %s starts at byte %d, not a multiple of %d", op, name, t.Off, es)
 	}
 	if t.Len() <= 0 {
 		return gpu.Binding{}, 0, fmt.Errorf("%s: %s %v is empty", op, name, t.Shape)
 	}
-	a := k.info.Limits.MinStorageBufferOffsetAlignment
-	if a < elemBytes {
-		a = elemBytes
-	}
+	a := max(k.info.Limits.MinStorageBufferOffsetAlignment, es)
 	off := t.Off / a * a
 	n := t.Off - off + t.Bytes()
 	if t.Off+t.Bytes() > t.Buf.Size() {
 		return gpu.Binding{}, 0, fmt.Errorf("%s: %s %v (bytes %d..%d) lies outside its buffer of %d bytes", op, name, t.Shape, t.Off, t.Off+t.Bytes(), t.Buf.Size())
 	}
-	e := (t.Off - off) / elemBytes
+	e := (t.Off - off) / es
 	return t.Buf.Range(off, n), uint32(e), nil
 }
 
@@ -131,17 +130,23 @@ func checkRowWidth(op string, n int) error {
 // can be: t must start on a 16-byte boundary, and the view, aligned down to
 // minTexelBufferOffsetAlignment and rounded up to whole texels, must lie inside t's buffer.
 // It returns the element offset of t's first element in the view (a multiple of 4).
+//
+// An F16 tensor is viewed as RGBA16F (8-byte texels; bind it as gpu.TexelReadHalf).
 func (k *Kernels) texelAt(t Tensor) (gpu.Binding, uint32, bool) {
-	if t.Buf == nil || t.Off%16 != 0 || t.Len() <= 0 {
+	tb := uint64(4 * t.DType.Size())
+	if t.Buf == nil || t.Off%tb != 0 || t.Len() <= 0 {
 		return gpu.Binding{}, 0, false
 	}
-	a := max(k.info.Limits.MinTexelBufferOffsetAlignment, 16)
+	if t.DType == F16 && !k.info.Features.UniformTexelRGBA16F {
+		return gpu.Binding{}, 0, false
+	}
+	a := max(k.info.Limits.MinTexelBufferOffsetAlignment, tb)
 	off := t.Off / a * a
-	end := (t.Off + t.Bytes() + 15) / 16 * 16
-	if end > t.Buf.Size() || (end-off)/16 > uint64(k.info.Limits.MaxTexelBufferElements) {
+	end := (t.Off + t.Bytes() + tb - 1) / tb * tb
+	if end > t.Buf.Size() || (end-off)/tb > uint64(k.info.Limits.MaxTexelBufferElements) {
 		return gpu.Binding{}, 0, false
 	}
-	return t.Buf.Range(off, end-off), uint32((t.Off - off) / elemBytes), true
+	return t.Buf.Range(off, end-off), uint32((t.Off - off) / uint64(t.DType.Size())), true
 }
 
 // texelBinder is binder for kernels whose inputs are texel buffers: it records whether every

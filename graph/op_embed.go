@@ -19,6 +19,9 @@ import (
 //
 // With H % 4 == 0 and 16-byte aligned tables and output, the tables are read through texel
 // buffers, 4 elements per invocation (embed_text_tex.comp).
+//
+// word may be F16 (Precision fp16): read through an RGBA16F texel view, or from 16-bit
+// storage (embed_text_h.comp).
 func (k *Kernels) TextEmbedding(rec *gpu.Recorder, dst, word, segment, pos, ids, typeIDs Tensor) error {
 	return k.textEmbedding(rec, dst, word, segment, pos, ids, typeIDs, k.choice.ElementwiseTexel)
 }
@@ -33,7 +36,7 @@ func (k *Kernels) textEmbedding(rec *gpu.Recorder, dst, word, segment, pos, ids,
 	}
 	bsz, seq, h := dst.Shape[0], dst.Shape[1], dst.Shape[2]
 	if err := joinErr(
-		checkDType(op, "dst", dst, F32), checkDType(op, "word", word, F32), checkDType(op, "segment", segment, F32),
+		checkDType(op, "dst", dst, F32), checkWordDType(op, word), checkDType(op, "segment", segment, F32),
 		checkDType(op, "pos", pos, F32), checkDType(op, "ids", ids, I32), checkDType(op, "typeIDs", typeIDs, I32),
 		checkShape(op, "word", word, -1, h), checkShape(op, "segment", segment, -1, h), checkShape(op, "pos", pos, -1, h),
 		checkShape(op, "ids", ids, bsz, seq), checkShape(op, "typeIDs", typeIDs, bsz, seq), checkElems(op, dst.Len()),
@@ -54,7 +57,11 @@ func (k *Kernels) textEmbedding(rec *gpu.Recorder, dst, word, segment, pos, ids,
 		tb.binds = append(tb.binds, bi, bt)
 		yo := tb.vec4(op, "dst", dst)
 		if tb.ok {
-			kern, err := k.kernel1D("embed_text_tex", []gpu.BindingKind{tex, tex, tex, rd, rd, wr}, 44)
+			wkind := tex
+			if word.DType == F16 {
+				wkind = gpu.TexelReadHalf
+			}
+			kern, err := k.kernel1D("embed_text_tex", []gpu.BindingKind{wkind, tex, tex, rd, rd, wr}, 44)
 			if err != nil {
 				return err
 			}
@@ -64,7 +71,14 @@ func (k *Kernels) textEmbedding(rec *gpu.Recorder, dst, word, segment, pos, ids,
 			return k.dispatch1D(rec, kern, items, push, tb.binds)
 		}
 	}
-	kern, err := k.kernel1D("embed_text", []gpu.BindingKind{rd, rd, rd, rd, rd, wr}, 44)
+	name := "embed_text"
+	if word.DType == F16 {
+		if !k.info.Features.StorageBuffer16BitAccess {
+			return fmt.Errorf("%s: a half-precision word table needs storageBuffer16BitAccess or RGBA16F texel views", op)
+		}
+		name = "embed_text_h"
+	}
+	kern, err := k.kernel1D(name, []gpu.BindingKind{rd, rd, rd, rd, rd, wr}, 44)
 	if err != nil {
 		return err
 	}
@@ -81,6 +95,25 @@ func (k *Kernels) textEmbedding(rec *gpu.Recorder, dst, word, segment, pos, ids,
 	n := dst.Len()
 	push := gpu.Push(uint32(n), uint32(h), uint32(seq), uint32(word.Shape[0]), uint32(segment.Shape[0]), wo, so, po, io, to, yo)
 	return k.dispatch1D(rec, kern, n, push, bd.binds)
+}
+
+func checkWordDType(op string, word Tensor) error {
+	if word.DType != F32 && word.DType != F16 {
+		return fmt.Errorf("%s: word is %s, want f32 or f16", op, word.DType)
+	}
+	return nil
+}
+
+// HalfEmbedding says whether a word table stored as half can be read on this device (Precision
+// fp16 and a TextEmbedding path for it); callers upload it as float32 otherwise.
+func (k *Kernels) HalfEmbedding() bool {
+	if k.choice.Precision != PrecisionFP16 {
+		return false
+	}
+	if k.choice.ElementwiseTexel && k.info.Features.UniformTexelRGBA16F {
+		return true
+	}
+	return k.info.Features.StorageBuffer16BitAccess
 }
 
 // CheckIDs is the host-side validation the embedding ops leave to their callers: it reports

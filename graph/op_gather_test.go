@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -220,4 +221,60 @@ func TestTextEmbedding(t *testing.T) {
 			t.Error("CheckIDs")
 		}
 	})
+}
+
+// TestTextEmbeddingHalf: a half-precision word table (Precision fp16) through the texel path
+// (RGBA16F views) and the storage path (embed_text_h, 16-bit storage) gives exactly the
+// float32 result on the rounded table.
+func TestTextEmbeddingHalf(t *testing.T) {
+	k := newTestKernels(t)
+	r := rand.New(rand.NewPCG(19, 1))
+	f := k.info.Features
+	for _, c := range []struct{ bsz, seq, vocab, types, maxPos, h, pad int }{
+		{1, 1, 5, 1, 1, 1, 0},
+		{2, 11, 30522, 2, 40, 32, 4},
+		{3, 40, 1000, 2, 40, 768, 3},
+		{1, 7, 50, 2, 40, 769, 0},
+		{2, 5, 30, 2, 8, 80, 0},
+	} {
+		for _, texel := range []bool{true, false} {
+			name := fmt.Sprintf("B%d_T%d_V%d_H%d_pad%d_texel%v", c.bsz, c.seq, c.vocab, c.h, c.pad, texel)
+			t.Run(name, func(t *testing.T) {
+				word := randn(r, c.vocab*c.h, 0.5)
+				seg := randn(r, c.types*c.h, 0.5)
+				pos := randn(r, c.maxPos*c.h, 0.5)
+				ids := make([]int32, c.bsz*c.seq)
+				tts := make([]int32, c.bsz*c.seq)
+				for i := range ids {
+					ids[i] = int32(r.IntN(c.vocab))
+					tts[i] = int32(r.IntN(c.types))
+				}
+				padded := make([]float32, len(word)+2*c.pad)
+				copy(padded[c.pad:], word)
+				all, err := UploadHalf(context.Background(), k.dev, padded, len(padded))
+				must(t, err)
+				t.Cleanup(all.Buf.Free)
+				wt := all.View(c.pad, c.vocab, c.h)
+				st := upF32At(t, k, c.pad, seg, c.types, c.h)
+				pt := upF32At(t, k, c.pad, pos, c.maxPos, c.h)
+				it := upI32At(t, k, c.pad+1, ids, c.bsz, c.seq)
+				tt := upI32At(t, k, c.pad+2, tts, c.bsz, c.seq)
+				out := newOutAt(t, k, c.pad, c.bsz, c.seq, c.h)
+				fast := texel && c.h%4 == 0 && c.pad%4 == 0 && texelFits(k, wt, st, pt)
+				if !fast && !f.StorageBuffer16BitAccess {
+					t.Skip("no 16-bit storage: the scalar path cannot read a half table")
+				}
+				want := "embed_text_h"
+				if fast {
+					want = "embed_text_tex"
+				}
+				checkPath(t, k, want, func(rec *gpu.Recorder) error {
+					return k.textEmbedding(rec, out.Tensor, wt, st, pt, it, tt, texel)
+				})
+				if e := nmse(out.readPadded(t, k, c.pad), ref.TextEmbedding(roundHalf(word), seg, pos, ids, tts, c.seq, c.h)); e != 0 {
+					t.Errorf("nmse %.3g, want exact", e)
+				}
+			})
+		}
+	}
 }

@@ -6,26 +6,41 @@ package graph
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"unsafe"
 
 	"github.com/vilt-vk/vilt-vk/gpu"
+	"github.com/vilt-vk/vilt-vk/weights"
 )
 
-// DType is a tensor element type. Everything numeric is float32; indices are int32.
+// DType is a tensor element type. Activations are float32, indices int32; weights may be
+// stored as IEEE half (F16, Precision fp16) and are widened to float32 as kernels read them.
 type DType uint8
 
 // Element types.
 const (
 	F32 DType = iota
 	I32
+	F16
 )
 
 func (t DType) String() string {
-	if t == I32 {
+	switch t {
+	case I32:
 		return "i32"
+	case F16:
+		return "f16"
 	}
 	return "f32"
+}
+
+// Size is the element size in bytes.
+func (t DType) Size() int {
+	if t == F16 {
+		return 2
+	}
+	return 4
 }
 
 // Tensor is a dense row-major array in a device buffer, starting at byte offset Off.
@@ -45,8 +60,8 @@ func (t Tensor) Len() int {
 	return n
 }
 
-// Bytes is the size of the data in bytes (4 per element).
-func (t Tensor) Bytes() uint64 { return uint64(4 * t.Len()) }
+// Bytes is the size of the data in bytes.
+func (t Tensor) Bytes() uint64 { return uint64(t.DType.Size() * t.Len()) }
 
 // Binding binds exactly the tensor's bytes.
 func (t Tensor) Binding() gpu.Binding { return t.Buf.Range(t.Off, t.Bytes()) }
@@ -67,7 +82,7 @@ func (t Tensor) String() string { return fmt.Sprintf("%s%v", t.DType, t.Shape) }
 // View returns a tensor over the same bytes with another shape (same element count), or a
 // sub-range starting elemOff elements in.
 func (t Tensor) View(elemOff int, shape ...int) Tensor {
-	return Tensor{Buf: t.Buf, Off: t.Off + uint64(4*elemOff), Shape: shape, DType: t.DType}
+	return Tensor{Buf: t.Buf, Off: t.Off + uint64(t.DType.Size()*elemOff), Shape: shape, DType: t.DType}
 }
 
 // NewTensor allocates an uninitialised tensor.
@@ -106,8 +121,45 @@ func UploadTensor[T float32 | int32](ctx context.Context, d *gpu.Device, v []T, 
 	return t, nil
 }
 
-// ReadFloat32s downloads a float32 tensor.
+// UploadHalf allocates an F16 tensor and fills it with v rounded to half precision
+// (weights.F32ToF16), converting in chunks so no second full copy is held.
+func UploadHalf(ctx context.Context, d *gpu.Device, v []float32, shape ...int) (Tensor, error) {
+	t, err := NewTensor(d, F16, shape...)
+	if err != nil {
+		return Tensor{}, err
+	}
+	if t.Len() != len(v) {
+		t.Buf.Free()
+		return Tensor{}, fmt.Errorf("upload tensor %v: %d values for %d elements", shape, len(v), t.Len())
+	}
+	if err := uploadHalfAt(ctx, d, t.Buf, t.Off, v); err != nil {
+		t.Buf.Free()
+		return Tensor{}, err
+	}
+	return t, nil
+}
+
+// uploadHalfAt writes v as half-precision values at byte off of b.
+func uploadHalfAt(ctx context.Context, d *gpu.Device, b *gpu.Buffer, off uint64, v []float32) error {
+	const chunk = 1 << 20
+	buf := make([]byte, 2*min(chunk, len(v)))
+	for i := 0; i < len(v); i += chunk {
+		part := v[i:min(i+chunk, len(v))]
+		for j, f := range part {
+			binary.LittleEndian.PutUint16(buf[2*j:], weights.F32ToF16(f))
+		}
+		if err := d.Upload(ctx, b, off+uint64(2*i), buf[:2*len(part)]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ReadFloat32s downloads a float32 tensor (an int32 one as its bits).
 func ReadFloat32s(ctx context.Context, d *gpu.Device, t Tensor) ([]float32, error) {
+	if t.DType.Size() != 4 {
+		return nil, fmt.Errorf("read float32s: tensor is %s", t.DType)
+	}
 	v := make([]float32, t.Len())
 	if err := d.DownloadFloat32s(ctx, t.Buf, t.Off, v); err != nil {
 		return nil, err

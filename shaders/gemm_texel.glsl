@@ -45,9 +45,16 @@ layout(push_constant) uniform P {
 
 #ifdef GEMM_STORAGE
 layout(std430, binding = 0) readonly buffer XB { vec4 xb[]; };
-layout(std430, binding = 1) readonly buffer WB { vec4 wb[]; };
 #define FETCH_X(i) xb[i]
+#ifdef GEMM_W16
+// Half-precision W (needs storageBuffer16BitAccess): one f16vec4 per texel, widened on load.
+// The texel forms read half W unchanged, through an RGBA16F view (gpu.TexelReadHalf).
+layout(std430, binding = 1) readonly buffer WB { f16vec4 wb[]; };
+#define FETCH_W(i) vec4(wb[i])
+#else
+layout(std430, binding = 1) readonly buffer WB { vec4 wb[]; };
 #define FETCH_W(i) wb[i]
+#endif
 #else
 layout(binding = 0) uniform textureBuffer X;
 layout(binding = 1) uniform textureBuffer W;

@@ -45,6 +45,7 @@ type BenchResult struct {
 	FirstForwardS        float64  `json:"first_forward_s"`
 	PeakDeviceBytes      uint64   `json:"peak_device_bytes"`
 	WeightBytes          uint64   `json:"weight_bytes"`
+	Precision            string   `json:"precision"` // how the weights are stored: fp32 or fp16
 	PeakRSSBytes         uint64   `json:"peak_rss_bytes"`
 	KernelSumMs          float64  `json:"kernel_sum_ms,omitempty"`
 	OverheadRatio        float64  `json:"overhead_ratio,omitempty"`
@@ -93,6 +94,7 @@ func (m *Model) Bench(ctx context.Context, in *Inputs, opts BenchOptions) (*Benc
 		}
 	}
 	res.WeightBytes = m.loadInfo.WeightBytes
+	res.Precision = m.loadInfo.Precision.String()
 	total := opts.Warmup + opts.Runs
 	if opts.Batch > 0 {
 		total += 1 + opts.BatchRuns

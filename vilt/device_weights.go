@@ -127,6 +127,26 @@ func (u *uploader) upload(name string, v []float32, shape ...int) graph.Tensor {
 	return t
 }
 
+// half uploads a weight rounded to half precision (Precision fp16).
+func (u *uploader) half(name string, shape ...int) graph.Tensor {
+	n := 1
+	for _, s := range shape {
+		n *= s
+	}
+	v := u.floats(name, n)
+	if u.err != nil {
+		return graph.Tensor{}
+	}
+	t, err := graph.UploadHalf(u.ctx, u.k.Device(), v, shape...)
+	if err != nil {
+		u.err = fmt.Errorf("upload %s: %w", name, err)
+		return graph.Tensor{}
+	}
+	u.w.tensors = append(u.w.tensors, t)
+	u.w.bytes += t.Bytes()
+	return t
+}
+
 func (u *uploader) linearFrom(name string, w, b []float32, n, k int) *graph.Linear {
 	if u.err != nil {
 		return nil
@@ -160,7 +180,11 @@ func uploadWeights(ctx context.Context, k *graph.Kernels, cfg *Config, m *weight
 	P, C := cfg.PatchSize, cfg.NumChannels
 	nmod := cfg.ModalityTypeVocabSize
 
-	w.word = u.tensor("embeddings.text_embeddings.word_embeddings.weight", cfg.VocabSize, H)
+	if k.HalfEmbedding() {
+		w.word = u.half("embeddings.text_embeddings.word_embeddings.weight", cfg.VocabSize, H)
+	} else {
+		w.word = u.tensor("embeddings.text_embeddings.word_embeddings.weight", cfg.VocabSize, H)
+	}
 	w.segment = u.tensor("embeddings.text_embeddings.token_type_embeddings.weight", cfg.TypeVocabSize, H)
 	w.textPos = u.tensor("embeddings.text_embeddings.position_embeddings.weight", cfg.MaxPositionEmbeddings, H)
 	w.textLNW = u.tensor("embeddings.text_embeddings.LayerNorm.weight", H)

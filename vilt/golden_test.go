@@ -11,6 +11,7 @@ import (
 
 	"github.com/vilt-vk/vilt-vk/gpu"
 	"github.com/vilt-vk/vilt-vk/gpu/gputest"
+	"github.com/vilt-vk/vilt-vk/graph"
 	"github.com/vilt-vk/vilt-vk/weights"
 )
 
@@ -115,7 +116,14 @@ func goldenRuns(t testing.TB) ([]goldenRun, map[string]string) {
 // compareGolden checks every rowmajor.* tensor (and logits) of a golden output file.
 func compareGolden(t *testing.T, out *Outputs, golden map[string]*weights.Tensor, tol float64) int {
 	t.Helper()
-	checked := 0
+	n, _ := compareGoldenMax(t, out, golden, tol)
+	return n
+}
+
+// compareGoldenMax is compareGolden that also returns the largest difference it saw.
+func compareGoldenMax(t *testing.T, out *Outputs, golden map[string]*weights.Tensor, tol float64) (int, float64) {
+	t.Helper()
+	checked, worst := 0, 0.0
 	for name, g := range golden {
 		var ours string
 		switch {
@@ -149,16 +157,27 @@ func compareGolden(t *testing.T, out *Outputs, golden map[string]*weights.Tensor
 		} else {
 			t.Logf("%s: max abs diff %.3g", ours, d)
 		}
+		worst = math.Max(worst, d)
 		checked++
 	}
-	return checked
+	return checked, worst
 }
 
-func TestGoldenTinyModels(t *testing.T) {
+// TestGoldenTinyModels: every tiny model and head, fp32 weights, within 2e-5 of transformers.
+func TestGoldenTinyModels(t *testing.T) { goldenTinyModels(t, PrecisionFP32, 2e-5) }
+
+// TestGoldenTinyModelsFP16: the same with half-precision weights, within 5e-3 of
+// transformers' float32 outputs (where the device reads half weights).
+func TestGoldenTinyModelsFP16(t *testing.T) { goldenTinyModels(t, PrecisionFP16, 5e-3) }
+
+func goldenTinyModels(t *testing.T, prec Precision, tol float64) {
 	needGolden(t)
 	d := gputest.Device(t)
+	skipNoPrecision(t, d, prec)
 	runs, cases := goldenRuns(t)
 	models := map[string]*Model{}
+	worst, where := 0.0, ""
+	defer func() { t.Logf("%s: worst max abs diff %.3g (%s)", prec, worst, where) }()
 	defer func() {
 		for _, m := range models {
 			m.Close()
@@ -169,9 +188,12 @@ func TestGoldenTinyModels(t *testing.T) {
 			m, ok := models[run.Model]
 			if !ok {
 				var err error
-				m, err = LoadDir(context.Background(), filepath.Join(goldenRoot, run.Model), []*gpu.Device{d})
+				m, err = LoadDir(context.Background(), filepath.Join(goldenRoot, run.Model), []*gpu.Device{d}, ModelOptions{Precision: prec})
 				if err != nil {
 					t.Fatal(err)
+				}
+				if m.LoadInfo().Precision != prec {
+					t.Fatalf("loaded as %s, want %s", m.LoadInfo().Precision, prec)
 				}
 				models[run.Model] = m
 			}
@@ -187,10 +209,29 @@ func TestGoldenTinyModels(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if n := compareGolden(t, out, golden, 2e-5); n == 0 {
+			n, w := compareGoldenMax(t, out, golden, tol)
+			if n == 0 {
 				t.Fatal("nothing compared")
 			}
+			if w > worst {
+				worst, where = w, filepath.Base(run.Model)+"/"+run.Case
+			}
 		})
+	}
+}
+
+// skipNoPrecision skips a test of fp16 weights on a device that cannot read them (after
+// checking that loading says so clearly).
+func skipNoPrecision(t *testing.T, d *gpu.Device, prec Precision) {
+	t.Helper()
+	if prec != PrecisionFP16 {
+		return
+	}
+	if _, err := graph.NewKernelsPrecision(d, prec); err != nil {
+		if !strings.Contains(err.Error(), "fp16") {
+			t.Errorf("fp16 refused without saying so: %v", err)
+		}
+		t.Skipf("device cannot read half weights: %v", err)
 	}
 }
 

@@ -12,7 +12,7 @@ import (
 // LoadDirAs loads a model folder with another head than config.json's architectures names
 // (e.g. the bare ViltModel of a VQA checkpoint: head keys are then unexpected and ignored only
 // if the mapping allows it; a head the checkpoint lacks is an error listing the missing keys).
-func LoadDirAs(ctx context.Context, dir string, head weights.Head, devices []*gpu.Device) (*Model, error) {
+func LoadDirAs(ctx context.Context, dir string, head weights.Head, devices []*gpu.Device, opts ...ModelOptions) (*Model, error) {
 	cfg, err := LoadConfigFile(filepath.Join(dir, "config.json"))
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", dir, err)
@@ -25,7 +25,7 @@ func LoadDirAs(ctx context.Context, dir string, head weights.Head, devices []*gp
 		return nil, fmt.Errorf("load %s: %w", dir, err)
 	}
 	defer ckpt.Close()
-	return FromCheckpoint(ctx, cfg, ckpt, devices)
+	return FromCheckpoint(ctx, cfg, ckpt, devices, opts...)
 }
 
 // SyntheticVQAConfig is the full-size ViLT-B/32 VQA configuration of golden README §6

@@ -34,6 +34,27 @@ type Model struct {
 type LoadInfo struct {
 	WeightBytes uint64 // device bytes per device
 	Devices     []string
+	Precision   Precision // how the weights are stored (fp32 or fp16, resolved from auto)
+}
+
+// Precision is how a model's large weights (GEMM weights, word embeddings) are stored on the
+// device: fp32, fp16 (IEEE half; arithmetic and accumulation stay float32) or auto (fp16
+// where the device reads half weights and that measured faster on its kind, else fp32).
+type Precision = graph.Precision
+
+// Precisions.
+const (
+	PrecisionAuto = graph.PrecisionAuto
+	PrecisionFP32 = graph.PrecisionFP32
+	PrecisionFP16 = graph.PrecisionFP16
+)
+
+// ParsePrecision reads "fp32", "fp16" or "auto".
+func ParsePrecision(s string) (Precision, error) { return graph.ParsePrecision(s) }
+
+// ModelOptions configure how a model is put on its devices.
+type ModelOptions struct {
+	Precision Precision // weight precision (zero: auto)
 }
 
 // replica is the model on one device.
@@ -56,7 +77,12 @@ const (
 )
 
 // New uploads a mapped checkpoint to each device. The devices stay owned by the caller.
-func New(ctx context.Context, cfg *Config, ckpt *weights.Model, devices []*gpu.Device) (*Model, error) {
+// opts (at most one) sets the weight precision.
+func New(ctx context.Context, cfg *Config, ckpt *weights.Model, devices []*gpu.Device, opts ...ModelOptions) (*Model, error) {
+	var o ModelOptions
+	if len(opts) > 0 {
+		o = opts[0]
+	}
 	if len(devices) == 0 {
 		return nil, fmt.Errorf("vilt: no device")
 	}
@@ -69,10 +95,10 @@ func New(ctx context.Context, cfg *Config, ckpt *weights.Model, devices []*gpu.D
 	head := weights.Head(cfg.Architecture())
 	m := &Model{Config: cfg, Head: head}
 	for _, d := range devices {
-		k, err := graph.NewKernels(d)
+		k, err := graph.NewKernelsPrecision(d, o.Precision)
 		if err != nil {
 			m.Close()
-			return nil, err
+			return nil, fmt.Errorf("vilt: %s: %w", d.Info().Name, err)
 		}
 		w, err := uploadWeights(ctx, k, cfg, ckpt, head)
 		if err != nil {
@@ -81,6 +107,7 @@ func New(ctx context.Context, cfg *Config, ckpt *weights.Model, devices []*gpu.D
 		}
 		m.replicas = append(m.replicas, &replica{cfg: cfg, head: head, dev: d, k: k, w: w, cache: map[shapeKey]*graph.Executable{}})
 		m.loadInfo.WeightBytes = w.bytes
+		m.loadInfo.Precision = k.Precision()
 		m.loadInfo.Devices = append(m.loadInfo.Devices, d.Info().Name)
 	}
 	return m, nil

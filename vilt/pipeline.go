@@ -47,6 +47,8 @@ type LoadOptions struct {
 	Download bool
 	// Hub overrides the hub client (tests); nil uses hub.NewClient().
 	Hub *hub.Client
+	// Precision of the weights on the device (zero: auto).
+	Precision Precision
 }
 
 // Load loads a model folder or a hub id (org/name[@revision], found in the Hugging Face cache
@@ -75,7 +77,7 @@ func Load(ctx context.Context, pathOrID string, opts LoadOptions) (*Pipeline, er
 		}
 		devices = owned
 	}
-	m, err := LoadDir(ctx, dir, devices)
+	m, err := LoadDir(ctx, dir, devices, ModelOptions{Precision: opts.Precision})
 	if err != nil {
 		CloseDevices(owned)
 		return nil, err

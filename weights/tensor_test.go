@@ -137,3 +137,54 @@ func TestReadAt(t *testing.T) {
 		}
 	}
 }
+
+// F32ToF16 inverts F16ToF32 on every finite half and rounds every other float32 to the
+// nearest half (ties to even), checked against a search over the neighbouring halves.
+func TestF32ToF16(t *testing.T) {
+	for h := 0; h < 1<<16; h++ {
+		if (h>>10)&0x1f == 0x1f {
+			continue
+		}
+		if got := F32ToF16(F16ToF32(uint16(h))); got != uint16(h) {
+			t.Fatalf("F32ToF16(F16ToF32(%#04x)) = %#04x", h, got)
+		}
+	}
+	cases := []struct {
+		f    float32
+		want uint16
+	}{
+		{float32(math.Inf(1)), 0x7c00}, {float32(math.Inf(-1)), 0xfc00}, {70000, 0x7c00}, {65519, 0x7bff}, {65520, 0x7c00},
+		{1e-10, 0}, {-1e-10, 0x8000}, {1 + 1.0/2048, 0x3c00}, {1 + 3.0/2048, 0x3c02}, {math.Float32frombits(0x33000000), 0}, // 2^-25 ties to 0
+		{math.Float32frombits(0x33000001), 1},
+	}
+	for _, c := range cases {
+		if got := F32ToF16(c.f); got != c.want {
+			t.Errorf("F32ToF16(%v) = %#04x, want %#04x", c.f, got, c.want)
+		}
+	}
+	if got := F32ToF16(float32(math.NaN())); got&0x7c00 != 0x7c00 || got&0x3ff == 0 {
+		t.Errorf("F32ToF16(NaN) = %#04x, not a NaN", got)
+	}
+	r := uint32(12345)
+	for i := 0; i < 200000; i++ {
+		r = r*1664525 + 1013904223
+		f := math.Float32frombits(r&0x807fffff | (100+r%60)<<23) // exponents 2^-27 .. 2^32
+		h := F32ToF16(f)
+		if h&0x7fff == 0x7c00 {
+			if math.Abs(float64(f)) < 65520 {
+				t.Fatalf("F32ToF16(%v) = Inf", f)
+			}
+			continue
+		}
+		d := math.Abs(float64(F16ToF32(h)) - float64(f))
+		for _, n := range []uint16{h - 1, h + 1} {
+			if n&0x7c00 == 0x7c00 || (n^h)&0x8000 != 0 {
+				continue
+			}
+			dn := math.Abs(float64(F16ToF32(n)) - float64(f))
+			if dn < d || (dn == d && n&1 == 0) {
+				t.Fatalf("F32ToF16(%v) = %#04x, %#04x is nearer (or the even tie)", f, h, n)
+			}
+		}
+	}
+}

@@ -55,9 +55,15 @@ func runBench(args []string, stdout io.Writer) error {
 	top := fs.Int("top", 10, "rows of the per-op table")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	attentions := fs.Bool("attentions", false, "every forward also returns its attentions (the cost of an explanation)")
+	precision := precisionFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	prec, err := vilt.ParsePrecision(*precision)
+	if err != nil {
+		return usageErrorf("--precision: %v", err)
+	}
+	mopts := vilt.ModelOptions{Precision: prec}
 	if *synthetic == (*model != "") {
 		return usageErrorf("give exactly one of --synthetic or --model")
 	}
@@ -74,14 +80,14 @@ func runBench(args []string, stdout io.Writer) error {
 	in := syntheticInputs(384, 512)
 	if *synthetic {
 		cfg := vilt.SyntheticVQAConfig()
-		m, err = vilt.FromCheckpoint(ctx, cfg, weights.NewSynthetic(cfg.Spec()), devs)
+		m, err = vilt.FromCheckpoint(ctx, cfg, weights.NewSynthetic(cfg.Spec()), devs, mopts)
 	} else {
 		var dir string
 		dir, err = locateModel(ctx, *model, true, *asJSON)
 		if err != nil {
 			return err
 		}
-		m, err = vilt.LoadDir(ctx, dir, devs)
+		m, err = vilt.LoadDir(ctx, dir, devs, mopts)
 		if err == nil {
 			in, err = benchModelInputs(dir, *image, *question)
 		}
@@ -115,7 +121,7 @@ func runBench(args []string, stdout io.Writer) error {
 		fmt.Fprintf(stdout, "  throughput   %.2f pairs/s at batch %d (%.0f ms per batch)\n", res.ThroughputPairsPerS, res.Batch, res.BatchLatencyMsMedian)
 	}
 	fmt.Fprintf(stdout, "  load         %.2f s (first forward %.2f s, including recording)\n", res.LoadS, res.FirstForwardS)
-	fmt.Fprintf(stdout, "  memory       weights %s, device peak %s, host peak RSS %s\n", mib(res.WeightBytes), mib(res.PeakDeviceBytes), mib(res.PeakRSSBytes))
+	fmt.Fprintf(stdout, "  memory       weights %s (%s), device peak %s, host peak RSS %s\n", mib(res.WeightBytes), res.Precision, mib(res.PeakDeviceBytes), mib(res.PeakRSSBytes))
 	if res.KernelSumMs > 0 {
 		fmt.Fprintf(stdout, "  kernels      %.1f ms summed; forward/kernels = %.2f\n\n", res.KernelSumMs, res.OverheadRatio)
 		tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', tabwriter.AlignRight)

@@ -117,6 +117,7 @@ func runDevices(args []string, stdout io.Writer) error {
 		row("subgroup ops", strings.Join(f.SubgroupOperations, " "))
 		row("shaderFloat16", f.ShaderFloat16)
 		row("storageBuffer16BitAccess", f.StorageBuffer16BitAccess)
+		row("RGBA16F uniform texel buffers", f.UniformTexelRGBA16F)
 		row("shaderInt8", f.ShaderInt8)
 		row("cooperative matrix", fmt.Sprintf("KHR %v, NV %v", f.CooperativeMatrix, f.CooperativeMatrixNV))
 		row("kernels this device gets", "")

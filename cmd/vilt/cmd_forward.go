@@ -30,12 +30,17 @@ func runForward(args []string, stdout io.Writer) error {
 	attn := fs.Bool("attentions", false, "also write attentions.N")
 	device := fs.String("device", "", "device index, name substring, list or 'all' (default VILT_DEVICE or the best device)")
 	head := fs.String("head", "", "override config.json architectures (e.g. ViltModel)")
+	precision := precisionFlag(fs)
 	download := fs.Bool("download", true, "download a hub model missing from the cache (as the task commands do; HF_HUB_OFFLINE=1 or --download=false: cache only)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *model == "" || *inPath == "" || *outPath == "" {
 		return usageErrorf("--model, --inputs and --output are required")
+	}
+	prec, err := vilt.ParsePrecision(*precision)
+	if err != nil {
+		return usageErrorf("--precision: %v", err)
 	}
 	ctx, stop := signalContext()
 	defer stop()
@@ -53,7 +58,7 @@ func runForward(args []string, stdout io.Writer) error {
 	}
 	defer vilt.CloseDevices(devs)
 	t0 := time.Now()
-	m, err := vilt.LoadDirAs(ctx, dir, weights.Head(*head), devs)
+	m, err := vilt.LoadDirAs(ctx, dir, weights.Head(*head), devs, vilt.ModelOptions{Precision: prec})
 	if err != nil {
 		return err
 	}

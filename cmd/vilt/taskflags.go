@@ -31,7 +31,15 @@ type modelFlags struct {
 	quiet     bool
 	batch     int
 	maxPixels int64
+	precision string
 }
+
+// precisionFlag adds --precision (every command that loads a model).
+func precisionFlag(fs *flag.FlagSet) *string {
+	return fs.String("precision", "auto", precisionUsage)
+}
+
+const precisionUsage = "weight `precision` on the device: fp32, fp16 (half the weight memory; float32 arithmetic) or auto (fp16 where the device reads it and it measured faster)"
 
 // taskFlagSet is a task command's flag set with the shared model flags (and --batch for the
 // commands that batch many pairs).
@@ -53,6 +61,7 @@ func (f *modelFlags) register(fs *flag.FlagSet, task string) {
 	fs.BoolVar(&f.asJSON, "json", false, "print JSON (transformers' pipeline shapes)")
 	fs.BoolVar(&f.quiet, "quiet", false, "only results and errors: no progress, no info logs")
 	fs.Int64Var(&f.maxPixels, "max-pixels", processor.DefaultMaxPixels, "refuse images with more `pixels` (decompression bombs)")
+	fs.StringVar(&f.precision, "precision", "auto", precisionUsage)
 }
 
 // registerBatch adds --batch (examples per forward).
@@ -117,19 +126,23 @@ func (f *modelFlags) load(ctx context.Context, stdout io.Writer) (*vilt.Pipeline
 			return nil, usageErrorf("--model %q is neither a folder nor a hub id ORG/NAME[@REV]", f.model)
 		}
 	}
+	prec, err := vilt.ParsePrecision(f.precision)
+	if err != nil {
+		return nil, usageErrorf("--precision: %v", err)
+	}
 	dir, err := locateModel(ctx, f.model, true, f.quiet)
 	if err != nil {
 		return nil, err
 	}
 	start := time.Now()
-	p, err := vilt.Load(ctx, dir, vilt.LoadOptions{DeviceSelector: f.device})
+	p, err := vilt.Load(ctx, dir, vilt.LoadOptions{DeviceSelector: f.device, Precision: prec})
 	if err != nil {
 		return nil, err
 	}
 	if dir != f.model {
 		p.Name = f.model // a hub id: name the model as the user did, not by its cache folder
 	}
-	slog.Debug("model loaded", "dir", dir, "head", p.Model.Head, "devices", p.Model.LoadInfo().Devices, "ms", time.Since(start).Milliseconds())
+	slog.Debug("model loaded", "dir", dir, "head", p.Model.Head, "devices", p.Model.LoadInfo().Devices, "precision", p.Model.LoadInfo().Precision.String(), "ms", time.Since(start).Milliseconds())
 	if note := p.Model.Config.Note; note != "" {
 		if f.asJSON {
 			slog.Warn(note)
