@@ -73,11 +73,13 @@ func OverridesFromEnv() Overrides {
 	return Overrides{Gemm: os.Getenv("VILT_GEMM_VARIANT"), Form: os.Getenv("VILT_OPERANDS"), Subgroup: sg}
 }
 
-// bigTexelLimit is the texel-buffer size above which texel views are the default form: with
-// at least 4 Mi texels (64 MiB) ViLT's operands fit in a handful of views. Devices at or near
-// Vulkan's minimum (65,536 texels) are GPUs and SwiftShader-like CPU drivers, whose texel
-// fetches go through a sampler path and are not faster than storage loads (SwiftShader:
-// measured in choice_test.go's comment and the README's driver table).
+// bigTexelLimit is the texel-buffer size above which texel views are the default form
+// everywhere: with at least 4 Mi texels (64 MiB) ViLT's operands fit in a handful of views.
+// Below it, CPU-type devices still read the register-tiled GEMM's operands through texel
+// views, in chunks: there a texel fetch is one 16-byte load per lane, while a storage-buffer
+// load with per-lane offsets is a branch and a scalar load per lane and component
+// (SwiftShader, 65,536 texels: 2× the GFLOPS of the storage form on ViLT's shapes). The
+// element-wise fast paths keep storage buffers there (views of a few activations only).
 const bigTexelLimit = 1 << 22
 
 // Choose decides every kernel for a device.
@@ -91,19 +93,19 @@ func Choose(info gpu.DeviceInfo, o Overrides) (Choice, error) {
 	c.Tile = chooseTile(info)
 
 	c.RegForm = FormStorage
-	if l.MaxTexelBufferElements >= bigTexelLimit {
+	if l.MaxTexelBufferElements >= bigTexelLimit || info.Type == gpu.TypeCPU {
 		c.RegForm = FormTexel
 	}
+	c.ElementwiseTexel = l.MaxTexelBufferElements >= bigTexelLimit
 	switch o.Form {
 	case "":
 	case "texel":
-		c.RegForm = FormTexel
+		c.RegForm, c.ElementwiseTexel = FormTexel, true
 	case "storage":
-		c.RegForm = FormStorage
+		c.RegForm, c.ElementwiseTexel = FormStorage, false
 	default:
 		return Choice{}, fmt.Errorf("VILT_OPERANDS: unknown form %q (want texel or storage)", o.Form)
 	}
-	c.ElementwiseTexel = c.RegForm == FormTexel
 
 	c.Subgroup, c.RequireSubgroup = chooseSubgroup(info.Features, l)
 	switch o.Subgroup {
