@@ -124,7 +124,7 @@ func Choose(info gpu.DeviceInfo, o Overrides) (Choice, error) {
 		c.RequireSubgroup = info.Features.SubgroupSizeControl && n != int(info.Features.SubgroupSize)
 	}
 
-	c.RegTM, c.RegTN, c.RegLanes = regTile(c.Subgroup)
+	c.RegTM, c.RegTN, c.RegLanes = regTile(c.gemmSubgroup())
 	c.AttnWG = 64
 	if c.Subgroup > 0 {
 		c.AttnWG = max(8, c.Subgroup)
@@ -133,6 +133,20 @@ func Choose(info gpu.DeviceInfo, o Overrides) (Choice, error) {
 	}
 	c.AttnWG = min(c.AttnWG, int(l.MaxComputeWorkGroupInvocations), int(l.MaxComputeWorkGroupSize[0]))
 	return c, nil
+}
+
+// gemmShuffleMin is the narrowest subgroup for which the register-tiled GEMM's shuffle form
+// is used: with 4 lanes the shuffles cost more than the X fetches they save (measured at
+// M=202 on ViLT's shapes, GFLOPS per 2 CPU-seconds, shuffle vs plain: lavapipe at 128 bits
+// 37-39 vs 45-52, SwiftShader 8-10 vs 11-12.5).
+const gemmShuffleMin = 8
+
+// gemmSubgroup is the subgroup size the GEMM's shuffle form is built for (0: plain form).
+func (c Choice) gemmSubgroup() int {
+	if c.Subgroup >= gemmShuffleMin {
+		return c.Subgroup
+	}
+	return 0
 }
 
 // regTile is the register tile for a subgroup size (measured on lavapipe; see README).
@@ -197,6 +211,9 @@ func (c Choice) storageAlign() uint64 { return max(c.limits.MinStorageBufferOffs
 // Describe lists the choice as "what: kernel" lines for `vilt devices`.
 func (c Choice) Describe() [][2]string {
 	gemm := fmt.Sprintf("register tiles %d×%d groups, %d lanes, %s operands", c.RegTM, c.RegTN, c.RegLanes, c.RegForm)
+	if c.Subgroup > 0 && c.gemmSubgroup() == 0 {
+		gemm += fmt.Sprintf(", no shuffles (fewer than %d lanes)", gemmShuffleMin)
+	}
 	if c.Gemm == GemmTiled {
 		gemm = fmt.Sprintf("shared-memory tiles %d×%d×%d, %d invocations", c.Tile.BM, c.Tile.BN, c.Tile.BK, c.Tile.Threads())
 	}

@@ -148,3 +148,24 @@ func TestRegChunk(t *testing.T) {
 		}
 	}
 }
+
+// TestGemmShuffleNeedsEightLanes: the GEMM's shuffle form (and its wider tile) only with 8 or
+// more lanes; 4-lane devices keep the plain register tile while attention keeps its shuffles.
+func TestGemmShuffleNeedsEightLanes(t *testing.T) {
+	for _, c := range []struct {
+		dev    string
+		gemmSG int
+		tn     int
+	}{
+		{"lavapipe-128", 0, texelTN}, {"swiftshader", 0, texelTN},
+		{"lavapipe-256", 8, texelSGTN}, {"lavapipe-512", 16, texelSGTN / 2},
+	} {
+		got, err := Choose(synthDevice(c.dev), Overrides{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.gemmSubgroup() != c.gemmSG || got.RegTN != c.tn || got.Subgroup == 0 {
+			t.Errorf("%s: GEMM subgroup %d, TN %d (device subgroup %d); want %d, %d", c.dev, got.gemmSubgroup(), got.RegTN, got.Subgroup, c.gemmSG, c.tn)
+		}
+	}
+}
