@@ -224,6 +224,10 @@ func (c Choice) Describe() [][2]string {
 			sg += " (pinned by size control)"
 		}
 	}
+	attn := fmt.Sprintf("fused, %d queries per workgroup, %s operands", c.AttnWG, c.RegForm)
+	if c.RegForm == FormTexel && c.limits.MaxTexelBufferElements < bigTexelLimit {
+		attn += " where a sequence's QKV fits one view (else storage)"
+	}
 	ew := "scalar storage buffers"
 	if c.ElementwiseTexel {
 		ew = "texel buffers, 4 elements per invocation (scalar where a view exceeds the texel limit)"
@@ -231,7 +235,7 @@ func (c Choice) Describe() [][2]string {
 	return [][2]string{
 		{"linear layers", gemm},
 		{"subgroup shuffles", sg},
-		{"attention", fmt.Sprintf("fused, %d queries per workgroup, %s operands", c.AttnWG, c.RegForm)},
+		{"attention", attn},
 		{"batched matmul", fmt.Sprintf("shared-memory tiles %d×%d×%d", c.Tile.BM, c.Tile.BN, c.Tile.BK)},
 		{"element-wise ops", ew},
 		{"texel views", fmt.Sprintf("≤ %d texels, offsets aligned to %d bytes", c.limits.MaxTexelBufferElements, c.texelAlign())},
