@@ -135,16 +135,19 @@ func (d *Device) Kernel(spec KernelSpec) (*Kernel, error) {
 			k.nstorage++
 		}
 	}
-	specs := make([]C.uint32_t, max(2, 2*len(spec.Spec)))
-	for i, s := range spec.Spec {
-		specs[2*i], specs[2*i+1] = C.uint32_t(s.ID), C.uint32_t(s.Value)
+	// Specialization constants are frozen into the module (see specialize), so the pipeline
+	// gets none.
+	spirv, err := specialize(spec.SPIRV, spec.Spec)
+	if err != nil {
+		return nil, fmt.Errorf("kernel %s: %w", spec.Name, err)
 	}
+	specs := make([]C.uint32_t, 2)
 	sg := spec.RequiredSubgroupSize
 	f := d.info.Features
 	if sg != 0 && (!f.SubgroupSizeControl || sg < f.MinSubgroupSize || sg > f.MaxSubgroupSize) {
 		sg = 0
 	}
-	code := C.CBytes(spec.SPIRV)
+	code := C.CBytes(spirv)
 	defer C.free(code)
 	ctypes := (*C.uint32_t)(C.malloc(C.size_t(4 * len(types))))
 	defer C.free(unsafe.Pointer(ctypes))
@@ -156,8 +159,8 @@ func (d *Device) Kernel(spec KernelSpec) (*Kernel, error) {
 	if d.cache != nil {
 		cache = d.cache.handle
 	}
-	r := C.vr_create_kernel(d.c, cache, (*C.uint32_t)(code), C.size_t(len(spec.SPIRV)), C.uint32_t(len(spec.Bindings)),
-		ctypes, C.uint32_t(spec.PushSize), C.uint32_t(len(spec.Spec)), cspecs, C.uint32_t(sg),
+	r := C.vr_create_kernel(d.c, cache, (*C.uint32_t)(code), C.size_t(len(spirv)), C.uint32_t(len(spec.Bindings)),
+		ctypes, C.uint32_t(spec.PushSize), 0, cspecs, C.uint32_t(sg),
 		&k.module, &k.setLayout, &k.layout, &k.pipeline)
 	if err := vkErr("create compute pipeline", r); err != nil {
 		return nil, fmt.Errorf("kernel %s: %w", spec.Name, err)

@@ -82,11 +82,13 @@ func OverridesFromEnv() Overrides {
 	return Overrides{Gemm: os.Getenv("VILT_GEMM_VARIANT"), Form: os.Getenv("VILT_OPERANDS"), Subgroup: sg}
 }
 
-// bigTexelLimit is the texel-buffer size above which texel views are the default form: with
-// at least 4 Mi texels (64 MiB) ViLT's operands fit in a handful of views. Devices at or near
-// Vulkan's minimum (65,536 texels) are GPUs and SwiftShader-like CPU drivers, whose texel
-// fetches go through a sampler path and are not faster than storage loads (SwiftShader:
-// measured in choice_test.go's comment and the README's driver table).
+// bigTexelLimit is the texel-buffer size above which texel views are the default form
+// everywhere: with at least 4 Mi texels (64 MiB) ViLT's operands fit in a handful of views.
+// Below it, CPU-type devices still read the register-tiled GEMM's operands through texel
+// views, in chunks: there a texel fetch is one 16-byte load per lane, while a storage-buffer
+// load with per-lane offsets is a branch and a scalar load per lane and component
+// (SwiftShader, 65,536 texels: 2× the GFLOPS of the storage form on ViLT's shapes). The
+// element-wise fast paths keep storage buffers there (views of a few activations only).
 const bigTexelLimit = 1 << 22
 
 // Choose decides every kernel for a device.
@@ -100,19 +102,19 @@ func Choose(info gpu.DeviceInfo, o Overrides) (Choice, error) {
 	c.Tile = chooseTile(info)
 
 	c.RegForm = FormStorage
-	if l.MaxTexelBufferElements >= bigTexelLimit {
+	if l.MaxTexelBufferElements >= bigTexelLimit || info.Type == gpu.TypeCPU {
 		c.RegForm = FormTexel
 	}
+	c.ElementwiseTexel = l.MaxTexelBufferElements >= bigTexelLimit
 	switch o.Form {
 	case "":
 	case "texel":
-		c.RegForm = FormTexel
+		c.RegForm, c.ElementwiseTexel = FormTexel, true
 	case "storage":
-		c.RegForm = FormStorage
+		c.RegForm, c.ElementwiseTexel = FormStorage, false
 	default:
 		return Choice{}, fmt.Errorf("VILT_OPERANDS: unknown form %q (want texel or storage)", o.Form)
 	}
-	c.ElementwiseTexel = c.RegForm == FormTexel
 
 	c.Subgroup, c.RequireSubgroup = chooseSubgroup(info.Features, l)
 	switch o.Subgroup {
@@ -131,7 +133,7 @@ func Choose(info gpu.DeviceInfo, o Overrides) (Choice, error) {
 		c.RequireSubgroup = info.Features.SubgroupSizeControl && n != int(info.Features.SubgroupSize)
 	}
 
-	c.RegTM, c.RegTN, c.RegLanes = regTile(c.Subgroup)
+	c.RegTM, c.RegTN, c.RegLanes = regTile(c.gemmSubgroup())
 	c.AttnWG = 64
 	if c.Subgroup > 0 {
 		c.AttnWG = max(8, c.Subgroup)
@@ -145,6 +147,20 @@ func Choose(info gpu.DeviceInfo, o Overrides) (Choice, error) {
 		return Choice{}, err
 	}
 	return c, nil
+}
+
+// gemmShuffleMin is the narrowest subgroup for which the register-tiled GEMM's shuffle form
+// is used: with 4 lanes the shuffles cost more than the X fetches they save (measured at
+// M=202 on ViLT's shapes, GFLOPS per 2 CPU-seconds, shuffle vs plain: lavapipe at 128 bits
+// 37-39 vs 45-52, SwiftShader 8-10 vs 11-12.5).
+const gemmShuffleMin = 8
+
+// gemmSubgroup is the subgroup size the GEMM's shuffle form is built for (0: plain form).
+func (c Choice) gemmSubgroup() int {
+	if c.Subgroup >= gemmShuffleMin {
+		return c.Subgroup
+	}
+	return 0
 }
 
 // regTile is the register tile for a subgroup size (measured on lavapipe; see README).
@@ -285,6 +301,9 @@ func (c Choice) choosePrecision(info gpu.DeviceInfo, p Precision) (Precision, er
 // Describe lists the choice as "what: kernel" lines for `vilt devices`.
 func (c Choice) Describe() [][2]string {
 	gemm := fmt.Sprintf("register tiles %d×%d groups, %d lanes, %s operands", c.RegTM, c.RegTN, c.RegLanes, c.RegForm)
+	if c.Subgroup > 0 && c.gemmSubgroup() == 0 {
+		gemm += fmt.Sprintf(", no shuffles (fewer than %d lanes)", gemmShuffleMin)
+	}
 	if c.Gemm == GemmTiled {
 		gemm = fmt.Sprintf("shared-memory tiles %d×%d×%d, %d invocations", c.Tile.BM, c.Tile.BN, c.Tile.BK, c.Tile.Threads())
 	}
@@ -295,6 +314,10 @@ func (c Choice) Describe() [][2]string {
 			sg += " (pinned by size control)"
 		}
 	}
+	attn := fmt.Sprintf("fused, %d queries per workgroup, %s operands", c.AttnWG, c.RegForm)
+	if c.RegForm == FormTexel && c.limits.MaxTexelBufferElements < bigTexelLimit {
+		attn += " where a sequence's QKV fits one view (else storage)"
+	}
 	ew := "scalar storage buffers"
 	if c.ElementwiseTexel {
 		ew = "texel buffers, 4 elements per invocation (scalar where a view exceeds the texel limit)"
@@ -302,7 +325,7 @@ func (c Choice) Describe() [][2]string {
 	return [][2]string{
 		{"linear layers", gemm},
 		{"subgroup shuffles", sg},
-		{"attention", fmt.Sprintf("fused, %d queries per workgroup, %s operands", c.AttnWG, c.RegForm)},
+		{"attention", attn},
 		{"batched matmul", fmt.Sprintf("shared-memory tiles %d×%d×%d", c.Tile.BM, c.Tile.BN, c.Tile.BK)},
 		{"element-wise ops", ew},
 		{"weights", c.describePrecision()},

@@ -78,7 +78,9 @@ func TestChooseFromLimits(t *testing.T) {
 		{dev: "lavapipe-512", gemm: GemmTexel, form: FormTexel, sg: 16, lanes: 16, tile: TileLarge, attnWG: 16, elemTexel: true},
 		{dev: "lavapipe-256", o: Overrides{Subgroup: "0"}, gemm: GemmTexel, form: FormTexel, lanes: 8, tile: TileLarge, attnWG: 8, elemTexel: true},
 		{dev: "lavapipe-256", o: Overrides{Form: "storage"}, gemm: GemmTexel, form: FormStorage, sg: 8, lanes: 8, tile: TileLarge, attnWG: 8},
-		{dev: "swiftshader", gemm: GemmTexel, form: FormStorage, sg: 4, lanes: 8, tile: TileLarge, attnWG: 8},
+		{dev: "swiftshader", gemm: GemmTexel, form: FormTexel, sg: 4, lanes: 8, tile: TileLarge, attnWG: 8},
+		{dev: "swiftshader", o: Overrides{Form: "storage"}, gemm: GemmTexel, form: FormStorage, sg: 4, lanes: 8, tile: TileLarge, attnWG: 8},
+		{dev: "swiftshader", o: Overrides{Form: "texel"}, gemm: GemmTexel, form: FormTexel, sg: 4, lanes: 8, tile: TileLarge, attnWG: 8, elemTexel: true},
 		{dev: "desktop-gpu", gemm: GemmTiled, form: FormTexel, sg: 32, lanes: 32, tile: TileLarge, attnWG: 32, elemTexel: true},
 		{dev: "varying-gpu", gemm: GemmTiled, form: FormTexel, lanes: 8, tile: TileLarge, attnWG: 64, elemTexel: true},
 		{dev: "mobile-gpu", gemm: GemmTiled, form: FormStorage, lanes: 8, tile: TileSmall, attnWG: 64},
@@ -159,8 +161,9 @@ func TestChoosePrecision(t *testing.T) {
 		wantDescribeSubstring string
 	}{
 		{"lavapipe-256", true, true, PrecisionFP32, PrecisionFP16, "fp16 available"},
-		{"lavapipe-256", false, true, PrecisionFP32, 0, "not available"}, // texel form, no RGBA16F
-		{"swiftshader", true, false, PrecisionFP32, 0, "not available"},  // storage form, no 16-bit storage
+		{"lavapipe-256", false, true, PrecisionFP32, 0, "not available"},             // texel form, no RGBA16F
+		{"swiftshader", true, false, PrecisionFP32, PrecisionFP16, "fp16 available"}, // texel GEMM reads RGBA16F views
+		{"swiftshader", false, false, PrecisionFP32, 0, "not available"},             // neither path
 		{"swiftshader", true, true, PrecisionFP32, PrecisionFP16, "fp16 available"},
 		{"desktop-gpu", true, true, PrecisionFP32, PrecisionFP16, "fp16 available"},
 		{"desktop-gpu", true, false, PrecisionFP32, 0, "not available"},
@@ -214,5 +217,26 @@ func TestChoosePrecision(t *testing.T) {
 	}
 	if _, err := ParsePrecision("bf16"); err == nil {
 		t.Error("ParsePrecision(bf16) accepted")
+	}
+}
+
+// TestGemmShuffleNeedsEightLanes: the GEMM's shuffle form (and its wider tile) only with 8 or
+// more lanes; 4-lane devices keep the plain register tile while attention keeps its shuffles.
+func TestGemmShuffleNeedsEightLanes(t *testing.T) {
+	for _, c := range []struct {
+		dev    string
+		gemmSG int
+		tn     int
+	}{
+		{"lavapipe-128", 0, texelTN}, {"swiftshader", 0, texelTN},
+		{"lavapipe-256", 8, texelSGTN}, {"lavapipe-512", 16, texelSGTN / 2},
+	} {
+		got, err := Choose(synthDevice(c.dev), Overrides{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.gemmSubgroup() != c.gemmSG || got.RegTN != c.tn || got.Subgroup == 0 {
+			t.Errorf("%s: GEMM subgroup %d, TN %d (device subgroup %d); want %d, %d", c.dev, got.gemmSubgroup(), got.RegTN, got.Subgroup, c.gemmSG, c.tn)
+		}
 	}
 }

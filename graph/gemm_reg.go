@@ -75,10 +75,11 @@ func (k *Kernels) linearReg(rec *gpu.Recorder, y, x Tensor, l *Linear, epi Epilo
 		name, kind, wkind = "gemm_reg", rd, rd
 	}
 	var reqSG uint32
-	if c.Subgroup > 0 {
+	sg := c.gemmSubgroup()
+	if sg > 0 {
 		name += "_sg"
 		if c.RequireSubgroup {
-			reqSG = uint32(c.Subgroup)
+			reqSG = uint32(sg)
 		}
 	}
 	if half {
@@ -96,7 +97,7 @@ func (k *Kernels) linearReg(rec *gpu.Recorder, y, x Tensor, l *Linear, epi Epilo
 	kern, err := k.dev.Kernel(gpu.KernelSpec{Name: name, SPIRV: shaderCode(name), Bindings: []gpu.BindingKind{kind, wkind, rd, rd, wr},
 		PushSize: 14 * 4, RequiredSubgroupSize: reqSG,
 		Spec: []gpu.SpecConstant{gpu.SpecUint(0, uint32(c.RegTM)), gpu.SpecUint(1, uint32(c.RegTN)), gpu.SpecUint(2, uint32(epi)),
-			gpu.SpecUint(3, uint32(c.RegLanes)), gpu.SpecUint(4, uint32(max(c.Subgroup, 1)))}})
+			gpu.SpecUint(3, uint32(c.RegLanes)), gpu.SpecUint(4, uint32(max(sg, 1)))}})
 	if err != nil {
 		return err
 	}

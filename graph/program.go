@@ -157,6 +157,7 @@ type Executable struct {
 	owned   []*gpu.Buffer
 	stats   PlanStats
 	profile bool
+	opDisp  []int // dispatches each op recorded (chunked ops record several)
 }
 
 // PlanStats describe a compiled program's memory plan.
@@ -219,16 +220,21 @@ func (p *Program) Compile(opts CompileOptions) (_ *Executable, err error) {
 			v.t = Tensor{Buf: e.arena, Off: v.off, Shape: v.Shape, DType: v.DType}
 		}
 	}
-	e.rec, err = p.k.dev.NewRecorder(gpu.RecorderOptions{Profile: opts.Profile, MaxProfiled: 2 * len(p.ops)})
+	// Ops split into chunks (texel-view limits) record many dispatches each.
+	e.rec, err = p.k.dev.NewRecorder(gpu.RecorderOptions{Profile: opts.Profile, MaxProfiled: max(4096, 8*len(p.ops))})
 	if err != nil {
 		return nil, err
 	}
 	get := func(v *Value) Tensor { return v.t }
+	e.opDisp = make([]int, len(p.ops))
 	for i, o := range p.ops {
 		e.rec.Label(o.name)
+		d0, _ := e.rec.Stats()
 		if err := o.fn(e.rec, get); err != nil {
 			return nil, fmt.Errorf("compile: op %d (%s): %w", i, o.name, err)
 		}
+		d1, _ := e.rec.Stats()
+		e.opDisp[i] = d1 - d0
 	}
 	if err := e.rec.End(); err != nil {
 		return nil, err
@@ -330,8 +336,14 @@ func (e *Executable) Profile() ([]OpTime, error) {
 	}
 	byName := map[string]*OpTime{}
 	var order []*OpTime
-	for _, t := range tm {
-		name := t.Label
+	// Timings are in dispatch order: the first of an op's dispatches carries its label, the
+	// rest (chunks) belong to it too; Count counts ops, not dispatches.
+	next := 0
+	for _, n := range e.opDisp {
+		if n == 0 || next >= len(tm) {
+			continue
+		}
+		name := tm[next].Label
 		if i := strings.IndexByte(name, '#'); i >= 0 {
 			name = name[:i]
 		}
@@ -342,7 +354,10 @@ func (e *Executable) Profile() ([]OpTime, error) {
 			order = append(order, o)
 		}
 		o.Count++
-		o.Total += t.Duration
+		for _, t := range tm[next:min(next+n, len(tm))] {
+			o.Total += t.Duration
+		}
+		next += n
 	}
 	sort.SliceStable(order, func(i, j int) bool { return order[i].Total > order[j].Total })
 	out := make([]OpTime, len(order))

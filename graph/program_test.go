@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+	"time"
 
 	"github.com/vilt-vk/vilt-vk/gpu"
 	"github.com/vilt-vk/vilt-vk/graph/ref"
@@ -86,5 +87,47 @@ func TestProgramMLP(t *testing.T) {
 	}
 	if prof, err := e.Profile(); err != nil || (k.info.Timestamps && len(prof) != 2) {
 		t.Errorf("profile %v, %v", prof, err)
+	}
+}
+
+// TestProfileChunkedOps: an op split into several dispatches (views at a small device's
+// limits) is one row of the profile, with the time of all its dispatches.
+func TestProfileChunkedOps(t *testing.T) {
+	k := newTestKernels(t)
+	if !k.info.Timestamps {
+		t.Skip("device has no compute timestamps")
+	}
+	defaults := k.choice
+	defer func() { k.choice = defaults }()
+	k.SetGemmVariant(GemmTexel)
+	shrinkViews(k)
+	ctx := context.Background()
+	r := rand.New(rand.NewPCG(9, 9))
+	m, n, kd := 13, 512, 256
+	l, err := k.UploadLinear(ctx, randn(r, n*kd, 0.1), randn(r, n, 0.1), n, kd)
+	must(t, err)
+	defer l.Free()
+	p := NewProgram(k)
+	x := p.Input("x", F32, m, kd)
+	y := p.Output("y", F32, m, n)
+	p.Op("fc", func(rec *gpu.Recorder, get Getter) error { return k.Linear(rec, get(y), get(x), l, EpiBias, nil) }, x, y)
+	e, err := p.Compile(CompileOptions{Profile: true})
+	must(t, err)
+	defer e.Close()
+	must(t, e.SetInput(ctx, "x", randn(r, m*kd, 1)))
+	must(t, e.Run(ctx))
+	if d := e.Stats().Dispatches; d < 2 {
+		t.Fatalf("%d dispatches: the op was not chunked", d)
+	}
+	prof, err := e.Profile()
+	must(t, err)
+	tm, err := e.rec.Timings()
+	must(t, err)
+	var sum time.Duration
+	for _, x := range tm {
+		sum += x.Duration
+	}
+	if len(prof) != 1 || prof[0].Op != "fc" || prof[0].Count != 1 || prof[0].Total != sum || len(tm) != e.Stats().Dispatches {
+		t.Errorf("profile %+v of %d timings (sum %v), want one op fc with all of them", prof, len(tm), sum)
 	}
 }
