@@ -42,6 +42,14 @@ func fullSizeSynthetic(t *testing.T, prec Precision, tol float64, maxWeights uin
 	if li.Precision != prec {
 		t.Fatalf("loaded as %s, want %s", li.Precision, prec)
 	}
+	if info := d.Info(); prec == PrecisionFP16 && !info.Features.StorageBuffer16BitAccess &&
+		info.Limits.MaxTexelBufferElements < uint64(cfg.VocabSize*cfg.HiddenSize/4) {
+		// No 16-bit storage and texel views too small for the word table (SwiftShader): the
+		// table stays float32, the GEMM weights are half.
+		extra := uint64(cfg.VocabSize * cfg.HiddenSize * 2)
+		t.Logf("word embeddings stay float32 on this device: the bar is %d MiB + %d MiB", maxWeights>>20, extra>>20)
+		maxWeights += extra
+	}
 	if maxWeights > 0 && li.WeightBytes > maxWeights {
 		t.Errorf("%d bytes of weights, want at most %d MiB", li.WeightBytes, maxWeights>>20)
 	}
