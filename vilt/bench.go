@@ -49,6 +49,12 @@ type BenchResult struct {
 	KernelSumMs          float64  `json:"kernel_sum_ms,omitempty"`
 	OverheadRatio        float64  `json:"overhead_ratio,omitempty"`
 	Ops                  []OpStat `json:"ops,omitempty"`
+
+	// The batch run: milliseconds per pair (batch median / batch) and, with Profile, its own
+	// per-op table from one profiled forward at that batch.
+	PerPairMs        float64  `json:"per_pair_ms,omitempty"`
+	BatchKernelSumMs float64  `json:"batch_kernel_sum_ms,omitempty"`
+	BatchOps         []OpStat `json:"batch_ops,omitempty"`
 }
 
 // repeatBatch makes a batch of n copies of a one-example input.
@@ -99,6 +105,9 @@ func (m *Model) Bench(ctx context.Context, in *Inputs, opts BenchOptions) (*Benc
 	}
 	if opts.Profile {
 		total++
+		if opts.Batch > 0 {
+			total++
+		}
 	}
 	done := 0
 	step := func() {
@@ -153,31 +162,52 @@ func (m *Model) Bench(ctx context.Context, in *Inputs, opts BenchOptions) (*Benc
 		sort.Float64s(bl)
 		res.BatchLatencyMsMedian = median(bl) * 1e3
 		res.ThroughputPairsPerS = float64(bin.Batch) / median(bl)
+		res.PerPairMs = res.BatchLatencyMsMedian / float64(bin.Batch)
 	}
 	for _, r := range m.replicas {
 		res.PeakDeviceBytes += r.dev.MemoryStats().Peak
 	}
 	if opts.Profile {
-		out, err := m.Forward(ctx, in, ForwardOptions{Profile: true, OutputAttentions: opts.Attentions})
+		sum, ops, err := m.profileOps(ctx, in, opts.Attentions)
 		if err != nil {
 			return nil, err
 		}
 		step()
-		var sum time.Duration
-		for _, o := range out.Profile {
-			sum += o.Total
+		res.KernelSumMs, res.Ops = sum, ops
+		if sum > 0 {
+			res.OverheadRatio = res.LatencyMsMedian / sum
 		}
-		res.KernelSumMs = float64(sum.Microseconds()) / 1e3
-		if res.KernelSumMs > 0 {
-			res.OverheadRatio = res.LatencyMsMedian / res.KernelSumMs
-			for _, o := range out.Profile {
-				ms := float64(o.Total.Microseconds()) / 1e3
-				res.Ops = append(res.Ops, OpStat{Op: o.Op, Count: o.Count, Ms: ms, Percent: 100 * ms / res.KernelSumMs})
+		if opts.Batch > 0 {
+			if res.BatchKernelSumMs, res.BatchOps, err = m.profileOps(ctx, repeatBatch(in, opts.Batch), opts.Attentions); err != nil {
+				return nil, err
 			}
+			step()
 		}
 	}
 	res.PeakRSSBytes = peakRSS()
 	return res, nil
+}
+
+// profileOps runs one profiled forward and returns its summed kernel time and per-op table.
+func (m *Model) profileOps(ctx context.Context, in *Inputs, attentions bool) (float64, []OpStat, error) {
+	out, err := m.Forward(ctx, in, ForwardOptions{Profile: true, OutputAttentions: attentions})
+	if err != nil {
+		return 0, nil, err
+	}
+	var sum time.Duration
+	for _, o := range out.Profile {
+		sum += o.Total
+	}
+	total := float64(sum.Microseconds()) / 1e3
+	if total <= 0 {
+		return 0, nil, nil
+	}
+	ops := make([]OpStat, 0, len(out.Profile))
+	for _, o := range out.Profile {
+		ms := float64(o.Total.Microseconds()) / 1e3
+		ops = append(ops, OpStat{Op: o.Op, Count: o.Count, Ms: ms, Percent: 100 * ms / total})
+	}
+	return total, ops, nil
 }
 
 func median(v []float64) float64 {
