@@ -11,6 +11,9 @@
 #                       test-mesa25 (each also prints the full-size model's batch-1 latency)
 #   make generate       recompile shaders/*.comp to SPIR-V (needs glslc, spirv-val)
 #   make bench-kernels  kernel benchmark table
+#   make gpu-report     one-shot report on this machine's Vulkan GPU (tests, kernel GFLOPS,
+#                       vilt bench at batch 1/8/32 per precision) into $(REPORT); QUICK=1 for
+#                       the short CI form; test-gpu-report runs that and checks the files
 
 GO       ?= go
 BIN      ?= bin/vilt
@@ -120,3 +123,16 @@ vet:
 
 clean:
 	rm -rf bin
+
+# The one-shot GPU report (tools/gpureport): picks the first GPU-type device, else the CPU
+# driver, and writes report.md, report.json and raw logs to $(REPORT).
+REPORT ?= gpu-report
+.PHONY: gpu-report test-gpu-report
+gpu-report:
+	$(GO) run ./tools/gpureport -out $(REPORT) $(if $(QUICK),-quick)
+
+# CI: the quick report into a temporary folder, then a check that its files exist and parse.
+test-gpu-report:
+	@d=$$(mktemp -d) && trap 'rm -rf "$$d"' EXIT && \
+	  { $(GO) run ./tools/gpureport -quick -out "$$d/report" || { cat "$$d/report/report.md"; exit 1; }; } && \
+	  $(GO) run ./tools/gpureport -check "$$d/report"
