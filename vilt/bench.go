@@ -52,7 +52,11 @@ type BenchResult struct {
 
 	// The batch run: milliseconds per pair (batch median / batch) and, with Profile, its own
 	// per-op table from one profiled forward at that batch.
-	PerPairMs        float64  `json:"per_pair_ms,omitempty"`
+	PerPairMs float64 `json:"per_pair_ms,omitempty"`
+	// Process CPU time per batch-1 forward and per pair of the batch run (user+system, all
+	// threads): what a forward costs on a CPU driver, steadier than wall time on a busy machine.
+	CPUMsPerForward  float64  `json:"cpu_ms_per_forward,omitempty"`
+	CPUMsPerPair     float64  `json:"cpu_ms_per_pair,omitempty"`
 	BatchKernelSumMs float64  `json:"batch_kernel_sum_ms,omitempty"`
 	BatchOps         []OpStat `json:"batch_ops,omitempty"`
 }
@@ -132,6 +136,7 @@ func (m *Model) Bench(ctx context.Context, in *Inputs, opts BenchOptions) (*Benc
 		step()
 	}
 	lat := make([]float64, 0, opts.Runs)
+	cpu0 := cpuSeconds()
 	for i := 0; i < opts.Runs; i++ {
 		t := time.Now()
 		if _, err := m.Forward(ctx, in, ForwardOptions{OutputAttentions: opts.Attentions}); err != nil {
@@ -140,6 +145,7 @@ func (m *Model) Bench(ctx context.Context, in *Inputs, opts BenchOptions) (*Benc
 		lat = append(lat, float64(time.Since(t).Microseconds())/1e3)
 		step()
 	}
+	res.CPUMsPerForward = (cpuSeconds() - cpu0) * 1e3 / float64(opts.Runs)
 	sort.Float64s(lat)
 	res.LatencyMsMedian = median(lat)
 	res.LatencyMsMin = lat[0]
@@ -151,6 +157,7 @@ func (m *Model) Bench(ctx context.Context, in *Inputs, opts BenchOptions) (*Benc
 		}
 		step()
 		var bl []float64
+		cpu0 := cpuSeconds()
 		for i := 0; i < opts.BatchRuns; i++ {
 			t := time.Now()
 			if _, err := m.Forward(ctx, bin, ForwardOptions{OutputAttentions: opts.Attentions}); err != nil {
@@ -159,6 +166,7 @@ func (m *Model) Bench(ctx context.Context, in *Inputs, opts BenchOptions) (*Benc
 			bl = append(bl, time.Since(t).Seconds())
 			step()
 		}
+		res.CPUMsPerPair = (cpuSeconds() - cpu0) * 1e3 / float64(opts.BatchRuns*bin.Batch)
 		sort.Float64s(bl)
 		res.BatchLatencyMsMedian = median(bl) * 1e3
 		res.ThroughputPairsPerS = float64(bin.Batch) / median(bl)

@@ -118,6 +118,13 @@ func runBench(args []string, stdout io.Writer) error {
 	if res.Batch > 0 {
 		fmt.Fprintf(stdout, "  throughput   %.2f pairs/s at batch %d (%.0f ms per batch, %.1f ms per pair)\n", res.ThroughputPairsPerS, res.Batch, res.BatchLatencyMsMedian, res.PerPairMs)
 	}
+	if res.CPUMsPerForward > 0 {
+		fmt.Fprintf(stdout, "  cpu time     %.0f ms per batch-1 forward", res.CPUMsPerForward)
+		if res.CPUMsPerPair > 0 {
+			fmt.Fprintf(stdout, ", %.0f ms per pair at batch %d", res.CPUMsPerPair, res.Batch)
+		}
+		fmt.Fprintln(stdout)
+	}
 	fmt.Fprintf(stdout, "  load         %.2f s (first forward %.2f s, including recording)\n", res.LoadS, res.FirstForwardS)
 	fmt.Fprintf(stdout, "  memory       weights %s, device peak %s, host peak RSS %s\n", mib(res.WeightBytes), mib(res.PeakDeviceBytes), mib(res.PeakRSSBytes))
 	if res.KernelSumMs > 0 {

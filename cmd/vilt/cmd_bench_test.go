@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"math"
+	"runtime"
 	"testing"
 
 	"github.com/vilt-vk/vilt-vk/vilt"
@@ -29,6 +30,9 @@ func TestBenchAnyBatch(t *testing.T) {
 		}
 		if len(res.Ops) == 0 || len(res.BatchOps) == 0 || res.BatchKernelSumMs <= 0 {
 			t.Fatalf("batch %s: op tables missing: %d batch-1 rows, %d batch rows", batch, len(res.Ops), len(res.BatchOps))
+		}
+		if runtime.GOOS == "linux" && (res.CPUMsPerForward <= 0 || res.CPUMsPerPair <= 0) {
+			t.Errorf("batch %s: no CPU time: %.3f ms per forward, %.3f ms per pair", batch, res.CPUMsPerForward, res.CPUMsPerPair)
 		}
 		var gemms int
 		for _, o := range res.BatchOps {

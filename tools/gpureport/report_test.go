@@ -16,7 +16,7 @@ func writeFakeReport(t *testing.T) (string, *Report) {
 	t.Helper()
 	dir := t.TempDir()
 	dev := Device{Index: 1, Name: "NVIDIA H200", Type: "discrete", Driver: "NVIDIA", Kernels: map[string]string{"linear layers": "shared-memory tiles"}}
-	res := `{"device":"NVIDIA H200","batch":8,"latency_ms_median":12.5,"throughput_pairs_per_s":420,"per_pair_ms":2.38,"batch_ops":[{"op":"linear_fc1_gelu","count":12,"ms":5,"percent":25}],"batch_kernel_sum_ms":20}`
+	res := `{"device":"NVIDIA H200","batch":8,"latency_ms_median":12.5,"throughput_pairs_per_s":420,"per_pair_ms":2.38,"cpu_ms_per_pair":1.25,"batch_ops":[{"op":"linear_fc1_gelu","count":12,"ms":5,"percent":25}],"batch_kernel_sum_ms":20}`
 	r := &Report{
 		Started: time.Date(2026, 12, 2, 14, 0, 0, 0, time.UTC), Seconds: 300, OK: true,
 		Selected: &Selected{Device: dev, Why: "first GPU-type device (discrete)"},
@@ -49,7 +49,7 @@ func TestRenderMarkdown(t *testing.T) {
 	for _, want := range []string{
 		"| 1 | NVIDIA H200 | discrete | NVIDIA | **selected**: first GPU-type device (discrete) |",
 		"| GEMM | tiled | fp32 | 201 | 768x2304_qkv | 0.08 | 9000.0 |",
-		"| fp32 | 8 | 12.5 | 420.00 | 2.4 |",
+		"| fp32 | 8 | 12.5 | 420.00 | 2.4 | 1.2 |",
 		"error: vilt: fp16 needs storageBuffer16BitAccess",
 		"linear_fc1_gelu 5.0 ms (25 %)",
 	} {
