@@ -2,6 +2,7 @@ package main
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -157,4 +158,24 @@ func TestExtractJSON(t *testing.T) {
 			t.Errorf("%q parsed", bad)
 		}
 	}
+}
+
+// FuzzParsers: no output of go test or vilt makes the parsers panic, and every kernel result
+// they return came from a benchmark line.
+func FuzzParsers(f *testing.F) {
+	f.Add("BenchmarkGEMM/texel-sg/M201/768x2304_qkv-2  5  57466588 ns/op  12.45 GFLOPS  55.44 GFLOPS/cpu2  57.44 ms/op\n")
+	f.Add("ok  \tgithub.com/vilt-vk/vilt-vk/gpu\t3.456s\n--- FAIL: TestX (0.1s)\nFAIL\tx [build failed]\n")
+	f.Add(`{"devices":[{"index":0,"type":"cpu"}]}`)
+	f.Fuzz(func(t *testing.T, s string) {
+		ks, err := parseBenchOutput(s)
+		if err == nil && len(ks) > strings.Count(s, "Benchmark") {
+			t.Fatalf("%d results from %d benchmark lines", len(ks), strings.Count(s, "Benchmark"))
+		}
+		parseTestOutput(s)
+		hasFlag(s, "precision")
+		if r, err := parseDevices([]byte(s)); err == nil {
+			selectDevice(r.Devices)
+		}
+		extractJSON(s)
+	})
 }
