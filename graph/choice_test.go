@@ -146,3 +146,28 @@ func TestRegChunk(t *testing.T) {
 		}
 	}
 }
+
+// TestRegTileByForm: the shuffle form on texel operands gets the tall tile, storage operands
+// (SwiftShader) and wide subgroups keep theirs.
+func TestRegTileByForm(t *testing.T) {
+	for _, c := range []struct {
+		dev    string
+		o      Overrides
+		tm, tn int
+	}{
+		{"lavapipe-256", Overrides{}, tallTM, tallTN},
+		{"lavapipe-128", Overrides{}, tallTM, tallTN},
+		{"lavapipe-256", Overrides{Form: "storage"}, 8, texelSGTN},
+		{"swiftshader", Overrides{}, 8, texelSGTN},
+		{"lavapipe-512", Overrides{}, 8, texelSGTN / 2},
+		{"lavapipe-256", Overrides{Subgroup: "0"}, texelTM, texelTN},
+	} {
+		got, err := Choose(synthDevice(c.dev), c.o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.RegTM != c.tm || got.RegTN != c.tn {
+			t.Errorf("%s %+v: tile %d×%d, want %d×%d", c.dev, c.o, got.RegTM, got.RegTN, c.tm, c.tn)
+		}
+	}
+}
