@@ -15,6 +15,9 @@
 #   make windows        cross-build bin/vilt.exe
 #   make test-windows   run vilt.exe and the Windows test binaries under Wine on lavapipe
 #   make release        vilt for linux/amd64, linux/arm64, windows/amd64 in dist/, SHA256SUMS
+#   make gpu-report     one-shot report on this machine's Vulkan GPU (tests, kernel GFLOPS,
+#                       vilt bench at batch 1/8/32 per precision) into $(REPORT); QUICK=1 for
+#                       the short CI form; test-gpu-report runs that and checks the files
 
 GO       ?= go
 BIN      ?= bin/vilt
@@ -162,3 +165,17 @@ release: cross-include
 	cd dist && sha256sum vilt-linux-amd64 vilt-linux-arm64 vilt-windows-amd64.exe >SHA256SUMS
 	$(GO) run ./tools/checkdeps dist/vilt-linux-amd64 dist/vilt-linux-arm64 dist/vilt-windows-amd64.exe
 	cat dist/SHA256SUMS
+	rm -rf bin
+
+# The one-shot GPU report (tools/gpureport): picks the first GPU-type device, else the CPU
+# driver, and writes report.md, report.json and raw logs to $(REPORT).
+REPORT ?= gpu-report
+.PHONY: gpu-report test-gpu-report
+gpu-report:
+	$(GO) run ./tools/gpureport -out $(REPORT) $(if $(QUICK),-quick)
+
+# CI: the quick report into a temporary folder, then a check that its files exist and parse.
+test-gpu-report:
+	@d=$$(mktemp -d) && trap 'rm -rf "$$d"' EXIT && \
+	  { $(GO) run ./tools/gpureport -quick -out "$$d/report" || { cat "$$d/report/report.md"; exit 1; }; } && \
+	  $(GO) run ./tools/gpureport -check "$$d/report"

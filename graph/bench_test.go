@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/vilt-vk/vilt-vk/gpu"
@@ -25,9 +28,24 @@ func benchKernels(b *testing.B) *Kernels {
 	return k
 }
 
-// ViLT-B/32 GEMM shapes: 202 tokens (the cats photo at 384×512), 269 (384×608, the maximum),
-// and a batch of 8 pairs at 269.
-var benchGemmM = []int{202, 269, 8 * 269}
+// ViLT-B/32 GEMM rows: 201 tokens (the cats photo at 384×512) and a batch of 8 of them, 269
+// (384×608, the maximum) and a batch of 8 at 269. VILT_BENCH_GEMM_M="201,1608" replaces the
+// list (tools/gpureport's quick mode).
+func benchGemmM(b *testing.B) []int {
+	env := os.Getenv("VILT_BENCH_GEMM_M")
+	if env == "" {
+		return []int{201, 269, 8 * 201, 8 * 269}
+	}
+	var ms []int
+	for _, f := range strings.Split(env, ",") {
+		m, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || m <= 0 {
+			b.Fatalf("VILT_BENCH_GEMM_M: %q is not a row count", f)
+		}
+		ms = append(ms, m)
+	}
+	return ms
+}
 
 var benchGemmNK = []struct {
 	name string
@@ -69,7 +87,7 @@ func BenchmarkGEMM(b *testing.B) {
 		if vt.prec == PrecisionFP16 {
 			name += "-fp16"
 		}
-		for _, m := range benchGemmM {
+		for _, m := range benchGemmM(b) {
 			for _, s := range benchGemmNK {
 				b.Run(fmt.Sprintf("%s/M%d/%s", name, m, s.name), func(b *testing.B) {
 					k.SetGemmVariant(v)
@@ -125,7 +143,7 @@ func BenchmarkAttention(b *testing.B) {
 	r := rand.New(rand.NewPCG(2, 2))
 	ctx := context.Background()
 	const hid, heads = 768, 12
-	for _, c := range []struct{ b, s int }{{1, 202}, {1, 269}, {8, 269}} {
+	for _, c := range []struct{ b, s int }{{1, 201}, {1, 269}, {8, 201}, {8, 269}} {
 		for _, withProbs := range []bool{false, true} {
 			b.Run(fmt.Sprintf("B%d_S%d_probs%v", c.b, c.s, withProbs), func(b *testing.B) {
 				qkv, err := UploadTensor(ctx, k.dev, randn(r, c.b*c.s*3*hid, 1), c.b, c.s, 3*hid)

@@ -229,7 +229,7 @@ func TestGemmShuffleNeedsEightLanes(t *testing.T) {
 		tn     int
 	}{
 		{"lavapipe-128", 0, texelTN}, {"swiftshader", 0, texelTN},
-		{"lavapipe-256", 8, texelSGTN}, {"lavapipe-512", 16, texelSGTN / 2},
+		{"lavapipe-256", 8, tallTN}, {"lavapipe-512", 16, texelSGTN / 2},
 	} {
 		got, err := Choose(synthDevice(c.dev), Overrides{})
 		if err != nil {
@@ -237,6 +237,31 @@ func TestGemmShuffleNeedsEightLanes(t *testing.T) {
 		}
 		if got.gemmSubgroup() != c.gemmSG || got.RegTN != c.tn || got.Subgroup == 0 {
 			t.Errorf("%s: GEMM subgroup %d, TN %d (device subgroup %d); want %d, %d", c.dev, got.gemmSubgroup(), got.RegTN, got.Subgroup, c.gemmSG, c.tn)
+		}
+	}
+}
+
+// TestRegTileByForm: the shuffle form on texel operands gets the tall tile, storage operands
+// and wide subgroups keep theirs, and 4-lane devices the plain tile.
+func TestRegTileByForm(t *testing.T) {
+	for _, c := range []struct {
+		dev    string
+		o      Overrides
+		tm, tn int
+	}{
+		{"lavapipe-256", Overrides{}, tallTM, tallTN},
+		{"lavapipe-128", Overrides{}, texelTM, texelTN}, // 4 lanes: no GEMM shuffles
+		{"lavapipe-256", Overrides{Form: "storage"}, 8, texelSGTN},
+		{"swiftshader", Overrides{}, texelTM, texelTN},
+		{"lavapipe-512", Overrides{}, 8, texelSGTN / 2},
+		{"lavapipe-256", Overrides{Subgroup: "0"}, texelTM, texelTN},
+	} {
+		got, err := Choose(synthDevice(c.dev), c.o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.RegTM != c.tm || got.RegTN != c.tn {
+			t.Errorf("%s %+v: tile %d×%d, want %d×%d", c.dev, c.o, got.RegTM, got.RegTN, c.tm, c.tn)
 		}
 	}
 }

@@ -50,6 +50,16 @@ type BenchResult struct {
 	KernelSumMs          float64  `json:"kernel_sum_ms,omitempty"`
 	OverheadRatio        float64  `json:"overhead_ratio,omitempty"`
 	Ops                  []OpStat `json:"ops,omitempty"`
+
+	// The batch run: milliseconds per pair (batch median / batch) and, with Profile, its own
+	// per-op table from one profiled forward at that batch.
+	PerPairMs float64 `json:"per_pair_ms,omitempty"`
+	// Process CPU time per batch-1 forward and per pair of the batch run (user+system, all
+	// threads): what a forward costs on a CPU driver, steadier than wall time on a busy machine.
+	CPUMsPerForward  float64  `json:"cpu_ms_per_forward,omitempty"`
+	CPUMsPerPair     float64  `json:"cpu_ms_per_pair,omitempty"`
+	BatchKernelSumMs float64  `json:"batch_kernel_sum_ms,omitempty"`
+	BatchOps         []OpStat `json:"batch_ops,omitempty"`
 }
 
 // repeatBatch makes a batch of n copies of a one-example input.
@@ -101,6 +111,9 @@ func (m *Model) Bench(ctx context.Context, in *Inputs, opts BenchOptions) (*Benc
 	}
 	if opts.Profile {
 		total++
+		if opts.Batch > 0 {
+			total++
+		}
 	}
 	done := 0
 	step := func() {
@@ -125,6 +138,7 @@ func (m *Model) Bench(ctx context.Context, in *Inputs, opts BenchOptions) (*Benc
 		step()
 	}
 	lat := make([]float64, 0, opts.Runs)
+	cpu0 := cpuSeconds()
 	for i := 0; i < opts.Runs; i++ {
 		t := time.Now()
 		if _, err := m.Forward(ctx, in, ForwardOptions{OutputAttentions: opts.Attentions}); err != nil {
@@ -133,6 +147,7 @@ func (m *Model) Bench(ctx context.Context, in *Inputs, opts BenchOptions) (*Benc
 		lat = append(lat, float64(time.Since(t).Microseconds())/1e3)
 		step()
 	}
+	res.CPUMsPerForward = (cpuSeconds() - cpu0) * 1e3 / float64(opts.Runs)
 	sort.Float64s(lat)
 	res.LatencyMsMedian = median(lat)
 	res.LatencyMsMin = lat[0]
@@ -144,6 +159,7 @@ func (m *Model) Bench(ctx context.Context, in *Inputs, opts BenchOptions) (*Benc
 		}
 		step()
 		var bl []float64
+		cpu0 := cpuSeconds()
 		for i := 0; i < opts.BatchRuns; i++ {
 			t := time.Now()
 			if _, err := m.Forward(ctx, bin, ForwardOptions{OutputAttentions: opts.Attentions}); err != nil {
@@ -152,34 +168,56 @@ func (m *Model) Bench(ctx context.Context, in *Inputs, opts BenchOptions) (*Benc
 			bl = append(bl, time.Since(t).Seconds())
 			step()
 		}
+		res.CPUMsPerPair = (cpuSeconds() - cpu0) * 1e3 / float64(opts.BatchRuns*bin.Batch)
 		sort.Float64s(bl)
 		res.BatchLatencyMsMedian = median(bl) * 1e3
 		res.ThroughputPairsPerS = float64(bin.Batch) / median(bl)
+		res.PerPairMs = res.BatchLatencyMsMedian / float64(bin.Batch)
 	}
 	for _, r := range m.replicas {
 		res.PeakDeviceBytes += r.dev.MemoryStats().Peak
 	}
 	if opts.Profile {
-		out, err := m.Forward(ctx, in, ForwardOptions{Profile: true, OutputAttentions: opts.Attentions})
+		sum, ops, err := m.profileOps(ctx, in, opts.Attentions)
 		if err != nil {
 			return nil, err
 		}
 		step()
-		var sum time.Duration
-		for _, o := range out.Profile {
-			sum += o.Total
+		res.KernelSumMs, res.Ops = sum, ops
+		if sum > 0 {
+			res.OverheadRatio = res.LatencyMsMedian / sum
 		}
-		res.KernelSumMs = float64(sum.Microseconds()) / 1e3
-		if res.KernelSumMs > 0 {
-			res.OverheadRatio = res.LatencyMsMedian / res.KernelSumMs
-			for _, o := range out.Profile {
-				ms := float64(o.Total.Microseconds()) / 1e3
-				res.Ops = append(res.Ops, OpStat{Op: o.Op, Count: o.Count, Ms: ms, Percent: 100 * ms / res.KernelSumMs})
+		if opts.Batch > 0 {
+			if res.BatchKernelSumMs, res.BatchOps, err = m.profileOps(ctx, repeatBatch(in, opts.Batch), opts.Attentions); err != nil {
+				return nil, err
 			}
+			step()
 		}
 	}
 	res.PeakRSSBytes = peakRSS()
 	return res, nil
+}
+
+// profileOps runs one profiled forward and returns its summed kernel time and per-op table.
+func (m *Model) profileOps(ctx context.Context, in *Inputs, attentions bool) (float64, []OpStat, error) {
+	out, err := m.Forward(ctx, in, ForwardOptions{Profile: true, OutputAttentions: attentions})
+	if err != nil {
+		return 0, nil, err
+	}
+	var sum time.Duration
+	for _, o := range out.Profile {
+		sum += o.Total
+	}
+	total := float64(sum.Microseconds()) / 1e3
+	if total <= 0 {
+		return 0, nil, nil
+	}
+	ops := make([]OpStat, 0, len(out.Profile))
+	for _, o := range out.Profile {
+		ms := float64(o.Total.Microseconds()) / 1e3
+		ops = append(ops, OpStat{Op: o.Op, Count: o.Count, Ms: ms, Percent: 100 * ms / total})
+	}
+	return total, ops, nil
 }
 
 func median(v []float64) float64 {

@@ -3,3 +3,5 @@
 package vilt
 
 func peakRSS() uint64 { return 0 }
+
+func cpuSeconds() float64 { return 0 }

@@ -109,8 +109,12 @@ func runBench(args []string, stdout io.Writer) error {
 		return err
 	}
 	res.LoadS = load.Seconds()
+	ops1 := res.Ops // untruncated, for the batch table's ratios
 	if len(res.Ops) > *top {
 		res.Ops = res.Ops[:*top]
+	}
+	if len(res.BatchOps) > *top {
+		res.BatchOps = res.BatchOps[:*top]
 	}
 	if *asJSON {
 		return writeJSON(stdout, res)
@@ -118,20 +122,53 @@ func runBench(args []string, stdout io.Writer) error {
 	fmt.Fprintf(stdout, "%s on %s: batch 1, %d tokens\n", res.Head, res.Device, res.SeqLen)
 	fmt.Fprintf(stdout, "  latency      median %.1f ms, min %.1f ms, p90 %.1f ms (%d runs)\n", res.LatencyMsMedian, res.LatencyMsMin, res.LatencyMsP90, res.Runs)
 	if res.Batch > 0 {
-		fmt.Fprintf(stdout, "  throughput   %.2f pairs/s at batch %d (%.0f ms per batch)\n", res.ThroughputPairsPerS, res.Batch, res.BatchLatencyMsMedian)
+		fmt.Fprintf(stdout, "  throughput   %.2f pairs/s at batch %d (%.0f ms per batch, %.1f ms per pair)\n", res.ThroughputPairsPerS, res.Batch, res.BatchLatencyMsMedian, res.PerPairMs)
+	}
+	if res.CPUMsPerForward > 0 {
+		fmt.Fprintf(stdout, "  cpu time     %.0f ms per batch-1 forward", res.CPUMsPerForward)
+		if res.CPUMsPerPair > 0 {
+			fmt.Fprintf(stdout, ", %.0f ms per pair at batch %d", res.CPUMsPerPair, res.Batch)
+		}
+		fmt.Fprintln(stdout)
 	}
 	fmt.Fprintf(stdout, "  load         %.2f s (first forward %.2f s, including recording)\n", res.LoadS, res.FirstForwardS)
 	fmt.Fprintf(stdout, "  memory       weights %s (%s), device peak %s, host peak RSS %s\n", mib(res.WeightBytes), res.Precision, mib(res.PeakDeviceBytes), mib(res.PeakRSSBytes))
 	if res.KernelSumMs > 0 {
 		fmt.Fprintf(stdout, "  kernels      %.1f ms summed; forward/kernels = %.2f\n\n", res.KernelSumMs, res.OverheadRatio)
-		tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "op\tcount\tms\t%\t")
-		for _, o := range res.Ops {
-			fmt.Fprintf(tw, "%s\t%d\t%.2f\t%.1f\t\n", o.Op, o.Count, o.Ms, o.Percent)
-		}
-		tw.Flush()
+		writeOpTable(stdout, res.Ops, nil, 0)
+	}
+	if res.BatchKernelSumMs > 0 {
+		fmt.Fprintf(stdout, "\n  batch %d: kernels %.1f ms summed (%.1f ms per pair)\n\n", res.Batch, res.BatchKernelSumMs, res.BatchKernelSumMs/float64(res.Batch))
+		writeOpTable(stdout, res.BatchOps, ops1, res.Batch)
 	}
 	return nil
+}
+
+// writeOpTable prints a per-op table; with a batch-1 table and the batch size it adds each op's
+// time per pair relative to batch 1 (1.00: batching saved nothing on that op).
+func writeOpTable(w io.Writer, ops, batch1 []vilt.OpStat, batch int) {
+	one := make(map[string]float64, len(batch1))
+	for _, o := range batch1 {
+		one[o.Op] = o.Ms
+	}
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
+	if batch > 0 {
+		fmt.Fprintln(tw, "op\tcount\tms\t%\tper pair / batch 1\t")
+	} else {
+		fmt.Fprintln(tw, "op\tcount\tms\t%\t")
+	}
+	for _, o := range ops {
+		if batch == 0 {
+			fmt.Fprintf(tw, "%s\t%d\t%.2f\t%.1f\t\n", o.Op, o.Count, o.Ms, o.Percent)
+			continue
+		}
+		ratio := "-"
+		if b1 := one[o.Op]; b1 > 0 {
+			ratio = fmt.Sprintf("%.2f", o.Ms/float64(batch)/b1)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%.2f\t%.1f\t%s\t\n", o.Op, o.Count, o.Ms, o.Percent, ratio)
+	}
+	tw.Flush()
 }
 
 // benchModelInputs preprocesses --image (or a synthetic image) and --question with the model's
