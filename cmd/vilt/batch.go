@@ -205,6 +205,19 @@ func (b *batchRun) report(stdout io.Writer, pairs int64, skipped bool) error {
 }
 
 // done reports whether the output exists; check verifies that it is this run's.
+// start loads the model for this shard, or returns a nil run (after reporting the shard as
+// skipped) when its output already exists and matches this run.
+func (b *batchRun) start(stdout io.Writer, check func() error) (*taskRun, error) {
+	skip, err := b.done(check)
+	if err != nil {
+		return nil, err
+	}
+	if skip {
+		return nil, b.report(stdout, b.pairCount(), true)
+	}
+	return b.mf.start(stdout, nil)
+}
+
 func (b *batchRun) done(check func() error) (bool, error) {
 	if _, err := os.Stat(b.output); errors.Is(err, os.ErrNotExist) {
 		removeStaleTemps(b.output)
@@ -233,15 +246,8 @@ func runRankManifest(mf *modelFlags, sf *shardFlags, shared []string, output str
 	if err != nil {
 		return err
 	}
-	skip, err := b.done(b.checkRankOutput)
-	if err != nil || skip {
-		if err == nil {
-			err = b.report(stdout, b.pairCount(), true)
-		}
-		return err
-	}
-	run, err := mf.start(stdout, nil)
-	if err != nil {
+	run, err := b.start(stdout, b.checkRankOutput)
+	if err != nil || run == nil {
 		return err
 	}
 	defer run.close()
@@ -338,15 +344,8 @@ func runEmbedManifest(mf *modelFlags, sf *shardFlags, shared []string, output st
 	if err != nil {
 		return err
 	}
-	skip, err := b.done(b.checkEmbedOutput)
-	if err != nil || skip {
-		if err == nil {
-			err = b.report(stdout, b.pairCount(), true)
-		}
-		return err
-	}
-	run, err := mf.start(stdout, nil)
-	if err != nil {
+	run, err := b.start(stdout, b.checkEmbedOutput)
+	if err != nil || run == nil {
 		return err
 	}
 	defer run.close()
