@@ -35,3 +35,13 @@ func peakRSS() uint64 {
 	}
 	return uint64(c.PeakWorkingSetSize)
 }
+
+// cpuSeconds is the process's user+kernel CPU time (GetProcessTimes), as on Unix.
+func cpuSeconds() float64 {
+	var creation, exit, kernel, user windows.Filetime
+	if windows.GetProcessTimes(windows.CurrentProcess(), &creation, &exit, &kernel, &user) != nil {
+		return 0
+	}
+	ticks := func(f windows.Filetime) float64 { return float64(uint64(f.HighDateTime)<<32 | uint64(f.LowDateTime)) }
+	return (ticks(kernel) + ticks(user)) / 1e7 // 100 ns units
+}
