@@ -625,14 +625,5 @@ func VQAResponse(imageNames, questions []string, ans [][]vilt.Answer) any {
 	if len(ans) == 1 {
 		return ans[0]
 	}
-	items := make([]VQAItem, 0, len(ans))
-	for k, a := range ans {
-		i, j := k/len(questions), k%len(questions)
-		it := VQAItem{Image: i, Question: questions[j], Answers: a}
-		if i < len(imageNames) {
-			it.Name = imageNames[i]
-		}
-		items = append(items, it)
-	}
-	return items
+	return VQAExplainedResponse(imageNames, questions, ans, nil)
 }

@@ -284,18 +284,5 @@ func TestEmbedManifestSharded(t *testing.T) {
 
 func int64s(t *testing.T, file, name string) []int64 {
 	t.Helper()
-	st, err := weights.OpenSafetensors(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	x, err := st.Tensor(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := x.Int64s()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v
+	return safetensorsValues(t, file, name, (*weights.Tensor).Int64s)
 }

@@ -1,15 +1,11 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -30,59 +26,6 @@ func findBrowser() string {
 	return ""
 }
 
-// startServe runs `vilt serve` on model (a folder relative to the repository root) on a
-// loopback port and returns its URL once the model is ready; the server gets SIGTERM when the
-// test ends.
-func startServe(t *testing.T, model string) string {
-	t.Helper()
-	exe, err := filepath.Abs(os.Args[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(exe, "serve", "--addr", "127.0.0.1:0", "--model", model, "--quiet")
-	cmd.Dir = "../.." // the repository root, so the page names the model as the README does
-	cmd.Env = append(os.Environ(), "VILT_TEST_RUN_MAIN=1")
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		select {
-		case <-done:
-		case <-time.After(30 * time.Second):
-			cmd.Process.Kill()
-			t.Error("vilt serve did not stop on SIGTERM")
-		}
-	})
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil || !strings.HasPrefix(line, "listening on ") {
-		t.Fatalf("first line %q: %v\n%s", line, err, stderr.String())
-	}
-	go io.Copy(io.Discard, stdout)
-	base := strings.TrimSpace(strings.TrimPrefix(line, "listening on "))
-	c := &http.Client{Timeout: 30 * time.Second}
-	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(50 * time.Millisecond) {
-		resp, err := c.Get(base + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return base
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("vilt serve not ready: %v\n%s", err, stderr.String())
-		}
-	}
-}
-
 // TestPageInBrowser drives the page of `vilt serve` in headless Chromium on the demo model:
 // the form follows the model's head, an uploaded image and a question give the answer list
 // with score bars and a drawn heatmap, the page fits a phone-width window, and a file that is
@@ -90,7 +33,7 @@ func startServe(t *testing.T, model string) string {
 // (and a JPEG to $VILT_SCREENSHOT when set: that is how docs/serve-page.jpg is made).
 func TestPageInBrowser(t *testing.T) {
 	bctx := newBrowser(t)
-	base := startServe(t, "testdata/tiny-vilt-vqa")
+	base := startServe(t, "../..", "testdata/tiny-vilt-vqa").base
 	tmp := t.TempDir()
 	image, err := filepath.Abs("../../testdata/tiny-vilt-vqa/example.png")
 	if err != nil {
@@ -253,7 +196,7 @@ func TestPageInBrowserHeads(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.model, func(t *testing.T) {
-			base := startServe(t, models+c.model)
+			base := startServe(t, "../..", models+c.model).base
 			browse(t, bctx, "load", chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS("#"+c.field)))
 			for id, files := range c.files {
 				browse(t, bctx, "upload", chromedp.SetUploadFiles(chromedp.CSS("#"+id), files))

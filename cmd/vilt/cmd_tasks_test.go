@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"io"
 	"math"
 	"net/http"
@@ -35,7 +36,9 @@ func needTaskGolden(t *testing.T) {
 	}
 }
 
-func goldenTensor(t *testing.T, file, name string) []float32 {
+// safetensorsValues reads tensor name of a .safetensors file as values (get is
+// (*weights.Tensor).Float32s or Int64s).
+func safetensorsValues[T any](t *testing.T, file, name string, get func(*weights.Tensor) ([]T, error)) []T {
 	t.Helper()
 	st, err := weights.OpenSafetensors(file)
 	if err != nil {
@@ -46,11 +49,16 @@ func goldenTensor(t *testing.T, file, name string) []float32 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := x.Float32s()
+	v, err := get(x)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return v
+}
+
+func goldenTensor(t *testing.T, file, name string) []float32 {
+	t.Helper()
+	return safetensorsValues(t, file, name, (*weights.Tensor).Float32s)
 }
 
 // TestVQACommandGolden: the answers of `vilt vqa --json` follow from transformers' logits
@@ -241,39 +249,9 @@ func TestEmbedCommandGolden(t *testing.T) {
 // SIGTERM with exit 0.
 func TestServeCommand(t *testing.T) {
 	dir := "../../testdata/tiny-vilt-vqa"
-	cmd := exec.Command(os.Args[0], "serve", "--addr", "127.0.0.1:0", "--model", dir, "--quiet")
-	cmd.Env = append(os.Environ(), "VILT_TEST_RUN_MAIN=1")
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil || !strings.HasPrefix(line, "listening on ") {
-		t.Fatalf("first line %q: %v\n%s", line, err, stderr.String())
-	}
-	go io.Copy(io.Discard, stdout)
-	base := strings.TrimSpace(strings.TrimPrefix(line, "listening on "))
+	srv := startServe(t, "", dir)
+	base := srv.base
 	c := &http.Client{Timeout: 30 * time.Second}
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		resp, err := c.Get(base + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not ready: %v\n%s", err, stderr.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 	body, _ := json.Marshal(map[string]any{"image": base64.StdEncoding.EncodeToString(pngFile(t)), "question": "How many cats are there?", "top_k": 2})
 	resp, err := c.Post(base+"/v1/vqa", "application/json", bytes.NewReader(body))
 	if err != nil {
@@ -292,16 +270,81 @@ func TestServeCommand(t *testing.T) {
 	if len(cli) != 2 || cli[0].Answer != ans[0].Answer || math.Abs(cli[0].Score-ans[0].Score) > 1e-6 {
 		t.Errorf("server %+v, CLI %+v", ans, cli)
 	}
-	cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("serve after SIGTERM: %v\n%s", err, stderr.String())
+	if err := srv.stop(); err != nil {
+		t.Errorf("serve after SIGTERM: %v\n%s", err, srv.stderr.String())
+	}
+}
+
+// serveProcess is a `vilt serve` started by a test (the test binary runs main).
+type serveProcess struct {
+	base   string // http://127.0.0.1:PORT
+	cmd    *exec.Cmd
+	stderr *strings.Builder
+	done   chan error
+}
+
+// startServe runs `vilt serve` on model from folder dir ("" for the package folder) on a
+// loopback port and returns once the model is ready. The server is stopped (SIGTERM) when
+// the test ends, unless the test stopped it.
+func startServe(t *testing.T, dir, model string) *serveProcess {
+	t.Helper()
+	exe, err := filepath.Abs(os.Args[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe, "serve", "--addr", "127.0.0.1:0", "--model", model, "--quiet")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "VILT_TEST_RUN_MAIN=1")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &serveProcess{cmd: cmd, stderr: &strings.Builder{}}
+	cmd.Stderr = s.stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if s.done == nil { // not stopped by the test: only a server that hangs is an error here
+			if err := s.stop(); errors.Is(err, errServeHung) {
+				t.Error(err)
+			}
 		}
+	})
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "listening on ") {
+		t.Fatalf("first line %q: %v\n%s", line, err, s.stderr.String())
+	}
+	go io.Copy(io.Discard, stdout)
+	s.base = strings.TrimSpace(strings.TrimPrefix(line, "listening on "))
+	c := &http.Client{Timeout: 30 * time.Second}
+	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(50 * time.Millisecond) {
+		resp, err := c.Get(s.base + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return s
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("vilt serve not ready: %v\n%s", err, s.stderr.String())
+		}
+	}
+}
+
+var errServeHung = errors.New("vilt serve did not stop on SIGTERM within 30 s")
+
+// stop sends SIGTERM and waits up to 30 s; it returns the process's exit error.
+func (s *serveProcess) stop() error {
+	s.done = make(chan error, 1)
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	go func() { s.done <- s.cmd.Wait() }()
+	select {
+	case err := <-s.done:
+		return err
 	case <-time.After(30 * time.Second):
-		t.Fatal("serve did not stop on SIGTERM")
+		s.cmd.Process.Kill()
+		return errServeHung
 	}
 }
 
