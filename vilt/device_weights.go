@@ -118,13 +118,7 @@ func (u *uploader) upload(name string, v []float32, shape ...int) graph.Tensor {
 		return graph.Tensor{}
 	}
 	t, err := graph.UploadTensor(u.ctx, u.k.Device(), v, shape...)
-	if err != nil {
-		u.err = fmt.Errorf("upload %s: %w", name, err)
-		return graph.Tensor{}
-	}
-	u.w.tensors = append(u.w.tensors, t)
-	u.w.bytes += t.Bytes()
-	return t
+	return u.keep(name, t, err)
 }
 
 // half uploads a weight rounded to half precision (Precision fp16).
@@ -138,6 +132,11 @@ func (u *uploader) half(name string, shape ...int) graph.Tensor {
 		return graph.Tensor{}
 	}
 	t, err := graph.UploadHalf(u.ctx, u.k.Device(), v, shape...)
+	return u.keep(name, t, err)
+}
+
+// keep records an uploaded weight (its memory is freed with the model), or the first error.
+func (u *uploader) keep(name string, t graph.Tensor, err error) graph.Tensor {
 	if err != nil {
 		u.err = fmt.Errorf("upload %s: %w", name, err)
 		return graph.Tensor{}
