@@ -19,6 +19,9 @@ type BenchOptions struct {
 
 	// Attentions makes every forward return attentions.N too, as an explanation's does.
 	Attentions bool
+	// LastHiddenState makes every forward return last_hidden_state, as a plain forward does;
+	// by default the forwards are the tasks' (ForwardOptions.SkipLastHiddenState).
+	LastHiddenState bool
 }
 
 // OpStat is one row of the per-op GPU time table.
@@ -45,7 +48,8 @@ type BenchResult struct {
 	FirstForwardS        float64  `json:"first_forward_s"`
 	PeakDeviceBytes      uint64   `json:"peak_device_bytes"`
 	WeightBytes          uint64   `json:"weight_bytes"`
-	Precision            string   `json:"precision"` // how the weights are stored: fp32 or fp16
+	Precision            string   `json:"precision"`         // how the weights are stored: fp32 or fp16
+	LastHiddenState      bool     `json:"last_hidden_state"` // forwards computed it (BenchOptions.LastHiddenState)
 	PeakRSSBytes         uint64   `json:"peak_rss_bytes"`
 	KernelSumMs          float64  `json:"kernel_sum_ms,omitempty"`
 	OverheadRatio        float64  `json:"overhead_ratio,omitempty"`
@@ -125,9 +129,11 @@ func (m *Model) Bench(ctx context.Context, in *Inputs, opts BenchOptions) (*Benc
 	for _, r := range m.replicas {
 		r.dev.ResetPeak()
 	}
+	fo := ForwardOptions{OutputAttentions: opts.Attentions, SkipLastHiddenState: !opts.LastHiddenState}
+	res.LastHiddenState = opts.LastHiddenState
 	t0 := time.Now()
 	for i := 0; i < opts.Warmup; i++ {
-		out, err := m.Forward(ctx, in, ForwardOptions{OutputAttentions: opts.Attentions})
+		out, err := m.Forward(ctx, in, fo)
 		if err != nil {
 			return nil, err
 		}
@@ -141,7 +147,7 @@ func (m *Model) Bench(ctx context.Context, in *Inputs, opts BenchOptions) (*Benc
 	cpu0 := cpuSeconds()
 	for i := 0; i < opts.Runs; i++ {
 		t := time.Now()
-		if _, err := m.Forward(ctx, in, ForwardOptions{OutputAttentions: opts.Attentions}); err != nil {
+		if _, err := m.Forward(ctx, in, fo); err != nil {
 			return nil, err
 		}
 		lat = append(lat, float64(time.Since(t).Microseconds())/1e3)
@@ -154,7 +160,7 @@ func (m *Model) Bench(ctx context.Context, in *Inputs, opts BenchOptions) (*Benc
 	res.LatencyMsP90 = lat[int(math.Ceil(0.9*float64(len(lat))))-1]
 	if opts.Batch > 0 {
 		bin := repeatBatch(in, opts.Batch)
-		if _, err := m.Forward(ctx, bin, ForwardOptions{OutputAttentions: opts.Attentions}); err != nil { // compile + warm
+		if _, err := m.Forward(ctx, bin, fo); err != nil { // compile + warm
 			return nil, err
 		}
 		step()
@@ -162,7 +168,7 @@ func (m *Model) Bench(ctx context.Context, in *Inputs, opts BenchOptions) (*Benc
 		cpu0 := cpuSeconds()
 		for i := 0; i < opts.BatchRuns; i++ {
 			t := time.Now()
-			if _, err := m.Forward(ctx, bin, ForwardOptions{OutputAttentions: opts.Attentions}); err != nil {
+			if _, err := m.Forward(ctx, bin, fo); err != nil {
 				return nil, err
 			}
 			bl = append(bl, time.Since(t).Seconds())
@@ -178,7 +184,7 @@ func (m *Model) Bench(ctx context.Context, in *Inputs, opts BenchOptions) (*Benc
 		res.PeakDeviceBytes += r.dev.MemoryStats().Peak
 	}
 	if opts.Profile {
-		sum, ops, err := m.profileOps(ctx, in, opts.Attentions)
+		sum, ops, err := m.profileOps(ctx, in, fo)
 		if err != nil {
 			return nil, err
 		}
@@ -188,7 +194,7 @@ func (m *Model) Bench(ctx context.Context, in *Inputs, opts BenchOptions) (*Benc
 			res.OverheadRatio = res.LatencyMsMedian / sum
 		}
 		if opts.Batch > 0 {
-			if res.BatchKernelSumMs, res.BatchOps, err = m.profileOps(ctx, repeatBatch(in, opts.Batch), opts.Attentions); err != nil {
+			if res.BatchKernelSumMs, res.BatchOps, err = m.profileOps(ctx, repeatBatch(in, opts.Batch), fo); err != nil {
 				return nil, err
 			}
 			step()
@@ -199,8 +205,9 @@ func (m *Model) Bench(ctx context.Context, in *Inputs, opts BenchOptions) (*Benc
 }
 
 // profileOps runs one profiled forward and returns its summed kernel time and per-op table.
-func (m *Model) profileOps(ctx context.Context, in *Inputs, attentions bool) (float64, []OpStat, error) {
-	out, err := m.Forward(ctx, in, ForwardOptions{Profile: true, OutputAttentions: attentions})
+func (m *Model) profileOps(ctx context.Context, in *Inputs, fo ForwardOptions) (float64, []OpStat, error) {
+	fo.Profile = true
+	out, err := m.Forward(ctx, in, fo)
 	if err != nil {
 		return 0, nil, err
 	}

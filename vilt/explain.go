@@ -215,7 +215,7 @@ func (p *Pipeline) Explain(ctx context.Context, images []*processor.RGBImage, en
 	if err != nil {
 		return nil, err
 	}
-	out, err := p.Model.Forward(ctx, in, ForwardOptions{OutputAttentions: true})
+	out, err := p.Model.Forward(ctx, in, ForwardOptions{OutputAttentions: true, SkipLastHiddenState: true})
 	if err != nil {
 		return nil, err
 	}

@@ -68,9 +68,12 @@ func (r *replica) setShapeInputs(ctx context.Context, e *graph.Executable, key s
 			idxTextRows[b*T+t] = int32(b*S + t)
 		}
 		idxPool[b] = int32(b * S)
+		if key.textRowsOnly {
+			idxPool[b] = int32(b * T) // the final hidden state holds the text rows only
+		}
 	}
 	inputs := map[string][]int32{"idx_text": idxText, "idx_pool": idxPool}
-	if r.head == weights.HeadMLM || r.head == weights.HeadTokenClassification {
+	if key.textRowsOnly || r.head == weights.HeadMLM || r.head == weights.HeadTokenClassification {
 		inputs["idx_text_rows"] = idxTextRows
 	}
 	if r.head == weights.HeadNLVR2 {
@@ -113,7 +116,8 @@ func (r *replica) forward(ctx context.Context, in *Inputs, opts ForwardOptions, 
 	}
 	key := shapeKey{B: B, T: T, H: in.Height, W: in.Width, L: L, N: in.NumImages,
 		hidden: opts.OutputHiddenStates, attn: opts.OutputAttentions, modIdx: modIdx, profile: opts.Profile,
-		textEmbeds: in.InputsEmbeds != nil, imageEmbeds: in.ImageEmbeds != nil}
+		textEmbeds: in.InputsEmbeds != nil, imageEmbeds: in.ImageEmbeds != nil,
+		textRowsOnly: opts.SkipLastHiddenState && !opts.OutputHiddenStates}
 	if key.imageEmbeds {
 		key.H, key.W = cfg.PatchSize, cfg.PatchSize // pixels are not used
 	}

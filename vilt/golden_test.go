@@ -241,3 +241,48 @@ func must(t testing.TB, err error) {
 		t.Fatal(err)
 	}
 }
+
+// TestGoldenSkipLastHiddenState: a forward that leaves last_hidden_state out (the last layer
+// continues on the text rows only) gives every head's logits, pooler output and attentions
+// within the fp32 bar, and no last_hidden_state.
+func TestGoldenSkipLastHiddenState(t *testing.T) {
+	needGolden(t)
+	d := gputest.Device(t)
+	runs, cases := goldenRuns(t)
+	models := map[string]*Model{}
+	defer func() {
+		for _, m := range models {
+			m.Close()
+		}
+	}()
+	for _, run := range runs {
+		t.Run(filepath.Base(run.Model)+"/"+run.Case, func(t *testing.T) {
+			m, ok := models[run.Model]
+			if !ok {
+				var err error
+				m, err = LoadDir(context.Background(), filepath.Join(goldenRoot, run.Model), []*gpu.Device{d}, ModelOptions{})
+				must(t, err)
+				models[run.Model] = m
+			}
+			in := goldenInputs(t, filepath.Join(goldenRoot, cases[run.Case]))
+			golden := map[string]*weights.Tensor{}
+			attn := false
+			for name, g := range readSafetensors(t, filepath.Join(goldenRoot, run.File)) {
+				if name == "logits" || strings.HasSuffix(name, "pooler_output") || strings.Contains(name, "attentions.") {
+					golden[name] = g
+					attn = attn || strings.Contains(name, "attentions.")
+				}
+			}
+			out, err := m.Forward(context.Background(), in, ForwardOptions{OutputAttentions: attn, SkipLastHiddenState: true})
+			must(t, err)
+			for _, name := range out.Names() {
+				if strings.HasSuffix(name, "last_hidden_state") {
+					t.Errorf("%s returned", name)
+				}
+			}
+			if n := compareGolden(t, out, golden, 2e-5); n == 0 {
+				t.Fatal("nothing compared")
+			}
+		})
+	}
+}

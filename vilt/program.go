@@ -16,6 +16,9 @@ type shapeKey struct {
 	profile          bool
 	textEmbeds       bool // inputs_embeds replaces the word lookup
 	imageEmbeds      bool // image_embeds replaces the visual embedding (then L is its length - 1)
+	// textRowsOnly: the last layer's attention output and FFN run on the text rows only,
+	// the rows the pooler and every head read (ForwardOptions.SkipLastHiddenState).
+	textRowsOnly bool
 }
 
 // layerEps is ViLT's LayerNorm eps in the backbone and the MLM head; the VQA/NLVR2
@@ -40,6 +43,11 @@ func (r *replica) buildProgram(key shapeKey) (*graph.Executable, error) {
 	tt := p.Input("token_type_ids", I32, B, T)
 	idxText := p.Input("idx_text", I32, B*S)
 	idxPool := p.Input("idx_pool", I32, B)
+	// idx_text_rows: the text rows' positions among the B·S sequence rows.
+	var idxTextRows *graph.Value
+	if key.textRowsOnly || r.head == weights.HeadMLM || r.head == weights.HeadTokenClassification {
+		idxTextRows = p.Input("idx_text_rows", I32, B*T)
+	}
 	word, seg, tpos := c(w.word), c(w.segment), c(w.textPos)
 	lnw, lnb := c(w.textLNW), c(w.textLNB)
 	modality, clsRows, posGrid := c(w.modality), c(w.clsRows), c(w.posGrid)
@@ -160,28 +168,54 @@ func (r *replica) buildProgram(key shapeKey) (*graph.Executable, error) {
 				}
 				return k.Attention(rec, get(ctx), get(qkv), get(maskAdd), heads, pt)
 			}, uses...)
-			x1 := p.Temp("x1", F32, B, S, H)
+			// The last layer of a textRowsOnly forward continues on the text rows alone:
+			// attention above still attended over the whole sequence, and nothing after this
+			// layer reads the image rows.
+			rows := B * S
+			ctxIn, res1 := ctx, xin
+			if key.textRowsOnly && li == len(w.layers)-1 {
+				rows = B * T
+				ctxIn, res1 = p.Temp("context_text", F32, rows, H), p.Temp("hidden_text", F32, rows, H)
+				ct, rt := ctxIn, res1
+				p.Op("gather_text_rows", func(rec *gpu.Recorder, get graph.Getter) error {
+					if err := k.GatherRows(rec, get(ct), 0, flatRows(get(ctx), H), get(idxTextRows)); err != nil {
+						return err
+					}
+					return k.GatherRows(rec, get(rt), 0, flatRows(get(xin), H), get(idxTextRows))
+				}, ctx, xin, ct, rt, idxTextRows)
+			}
+			x1 := p.Temp("x1", F32, rows, H)
 			p.Op("linear_attn_out", func(rec *gpu.Recorder, get graph.Getter) error {
-				res := get(xin)
-				return k.Linear(rec, get(x1), get(ctx), L.out, graph.EpiResidual, &res)
-			}, ctx, xin, x1)
-			b2 := p.Temp("ln_after", F32, B, S, H)
+				res := flatRows(get(res1), H)
+				return k.Linear(rec, get(x1), flatRows(get(ctxIn), H), L.out, graph.EpiResidual, &res)
+			}, ctxIn, res1, x1)
+			b2 := p.Temp("ln_after", F32, rows, H)
 			p.Op("layernorm", func(rec *gpu.Recorder, get graph.Getter) error {
 				return k.LayerNorm(rec, get(b2), get(x1), get(law), get(lab), eps)
 			}, x1, b2, law, lab)
-			m := p.Temp("ffn", F32, B, S, cfg.IntermediateSize)
+			m := p.Temp("ffn", F32, rows, cfg.IntermediateSize)
 			p.Op("linear_fc1_gelu", func(rec *gpu.Recorder, get graph.Getter) error {
 				return k.Linear(rec, get(m), get(b2), L.fc1, graph.EpiGELU, nil)
 			}, b2, m)
-			x2 := r.seqValue(p, key.hidden, fmt.Sprintf("%shidden_states.%d", pfx, li+1), B, S, H)
+			var x2 *graph.Value
+			if rows == B*S {
+				x2 = r.seqValue(p, key.hidden, fmt.Sprintf("%shidden_states.%d", pfx, li+1), B, S, H)
+			} else {
+				x2 = p.Temp("hidden_text_out", F32, rows, H)
+			}
 			p.Op("linear_fc2", func(rec *gpu.Recorder, get graph.Getter) error {
 				res := get(x1)
-				return k.Linear(rec, get(x2), get(m), L.fc2, graph.EpiResidual, &res)
+				return k.Linear(rec, flatRows(get(x2), H), get(m), L.fc2, graph.EpiResidual, &res)
 			}, m, x1, x2)
 			x = x2
 		}
 		fw, fb := c(w.finalLNW), c(w.finalLNB)
-		lhs := p.Output(pfx+"last_hidden_state", F32, B, S, H)
+		var lhs *graph.Value
+		if key.textRowsOnly {
+			lhs = p.Temp(pfx+"last_hidden_text", F32, B, T, H) // the pooler's rows are b·T (idx_pool)
+		} else {
+			lhs = p.Output(pfx+"last_hidden_state", F32, B, S, H)
+		}
 		xf := x
 		p.Op("layernorm", func(rec *gpu.Recorder, get graph.Getter) error {
 			return k.LayerNorm(rec, get(lhs), get(xf), get(fw), get(fb), eps)
@@ -190,7 +224,7 @@ func (r *replica) buildProgram(key shapeKey) (*graph.Executable, error) {
 		if w.pooler != nil {
 			first := p.Temp("cls_rows", F32, B, H)
 			p.Op("gather_cls", func(rec *gpu.Recorder, get graph.Getter) error {
-				return k.GatherRows(rec, get(first), 0, get(lhs).View(0, B*S, H), get(idxPool))
+				return k.GatherRows(rec, get(first), 0, flatRows(get(lhs), H), get(idxPool))
 			}, lhs, first, idxPool)
 			pooled := p.Output(pfx+"pooler_output", F32, B, H)
 			p.Op("linear_pooler_tanh", func(rec *gpu.Recorder, get graph.Getter) error {
@@ -199,7 +233,7 @@ func (r *replica) buildProgram(key shapeKey) (*graph.Executable, error) {
 			poolers = append(poolers, pooled)
 		}
 	}
-	if err := r.buildHead(p, key, lastHidden, poolers); err != nil {
+	if err := r.buildHead(p, key, lastHidden, poolers, idxTextRows); err != nil {
 		return nil, err
 	}
 	return p.Compile(graph.CompileOptions{Profile: key.profile})
@@ -217,7 +251,8 @@ func (r *replica) seqValue(p *graph.Program, out bool, name string, B, S, H int)
 }
 
 // buildHead appends the task head (README §3.10).
-func (r *replica) buildHead(p *graph.Program, key shapeKey, lhs *graph.Value, poolers []*graph.Value) error {
+// lhs is [B,S,H], or [B,T,H] in a textRowsOnly forward; idxTextRows the text rows of [B,S,H].
+func (r *replica) buildHead(p *graph.Program, key shapeKey, lhs *graph.Value, poolers []*graph.Value, idxTextRows *graph.Value) error {
 	cfg, k, w := r.cfg, r.k, r.w
 	H, B, T := cfg.HiddenSize, key.B, key.T
 	S := T + 1 + key.L
@@ -225,11 +260,13 @@ func (r *replica) buildHead(p *graph.Program, key shapeKey, lhs *graph.Value, po
 	c := func(t graph.Tensor) *graph.Value { return p.Const(t) }
 	switch r.head {
 	case weights.HeadMLM, weights.HeadTokenClassification:
-		idx := p.Input("idx_text_rows", I32, B*T)
-		tx := p.Temp("text_rows", F32, B*T, H)
-		p.Op("gather_text", func(rec *gpu.Recorder, get graph.Getter) error {
-			return k.GatherRows(rec, get(tx), 0, get(lhs).View(0, B*S, H), get(idx))
-		}, lhs, tx, idx)
+		tx := lhs // textRowsOnly: already the text rows, in order
+		if !key.textRowsOnly {
+			tx = p.Temp("text_rows", F32, B*T, H)
+			p.Op("gather_text", func(rec *gpu.Recorder, get graph.Getter) error {
+				return k.GatherRows(rec, get(tx), 0, get(lhs).View(0, B*S, H), get(idxTextRows))
+			}, lhs, tx, idxTextRows)
+		}
 		if r.head == weights.HeadTokenClassification {
 			logits := p.Output("logits", F32, B, T, w.tokcls.N)
 			p.Op("linear_classifier", func(rec *gpu.Recorder, get graph.Getter) error {

@@ -265,11 +265,24 @@ func (p *Pipeline) RunExamplesPadded(ctx context.Context, ex []Example, textMult
 	if err != nil {
 		return nil, err
 	}
-	out, err := p.Model.Forward(ctx, in, ForwardOptions{})
+	out, err := p.Model.Forward(ctx, in, ForwardOptions{SkipLastHiddenState: !wantsLastHidden(ex)})
 	if err != nil {
 		return nil, err
 	}
 	return SplitOutputs(out, in.Batch, in.SeqLen, ex, p.Model.Head), nil
+}
+
+// wantsLastHidden reports whether an example asks for a last_hidden_state (NLVR2:
+// img<i>.last_hidden_state); without one the forward skips computing it.
+func wantsLastHidden(ex []Example) bool {
+	for _, e := range ex {
+		for _, name := range e.Outputs {
+			if strings.HasSuffix(name, "last_hidden_state") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // SplitOutputs cuts a batch's outputs into per-example outputs (see RunExamples).

@@ -55,6 +55,7 @@ func runBench(args []string, stdout io.Writer) error {
 	top := fs.Int("top", 10, "rows of the per-op table")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	attentions := fs.Bool("attentions", false, "every forward also returns its attentions (the cost of an explanation)")
+	lastHidden := fs.Bool("last-hidden-state", false, "every forward also returns last_hidden_state, as vilt forward does (the tasks skip it: their last layer runs on the text rows only)")
 	precision := precisionFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -101,7 +102,7 @@ func runBench(args []string, stdout io.Writer) error {
 	if !*asJSON && isTerminal(os.Stderr) {
 		progress = func(done, total int) { fmt.Fprintf(os.Stderr, "\rbench: %d/%d forwards", done, total) }
 	}
-	res, err := m.Bench(ctx, in, vilt.BenchOptions{Runs: *runs, Batch: *batch, BatchRuns: *batchRuns, Profile: *profile, Attentions: *attentions, OnProgress: progress})
+	res, err := m.Bench(ctx, in, vilt.BenchOptions{Runs: *runs, Batch: *batch, BatchRuns: *batchRuns, Profile: *profile, Attentions: *attentions, LastHiddenState: *lastHidden, OnProgress: progress})
 	if progress != nil {
 		fmt.Fprintln(os.Stderr)
 	}
@@ -119,7 +120,11 @@ func runBench(args []string, stdout io.Writer) error {
 	if *asJSON {
 		return writeJSON(stdout, res)
 	}
-	fmt.Fprintf(stdout, "%s on %s: batch 1, %d tokens\n", res.Head, res.Device, res.SeqLen)
+	forward := "task forwards (no last_hidden_state)"
+	if res.LastHiddenState {
+		forward = "full forwards (with last_hidden_state)"
+	}
+	fmt.Fprintf(stdout, "%s on %s: batch 1, %d tokens, %s\n", res.Head, res.Device, res.SeqLen, forward)
 	fmt.Fprintf(stdout, "  latency      median %.1f ms, min %.1f ms, p90 %.1f ms (%d runs)\n", res.LatencyMsMedian, res.LatencyMsMin, res.LatencyMsP90, res.Runs)
 	if res.Batch > 0 {
 		fmt.Fprintf(stdout, "  throughput   %.2f pairs/s at batch %d (%.0f ms per batch, %.1f ms per pair)\n", res.ThroughputPairsPerS, res.Batch, res.BatchLatencyMsMedian, res.PerPairMs)
