@@ -61,6 +61,32 @@ type Choice struct {
 	limits gpu.Limits
 	// halfTexel: RGBA16F uniform texel views; halfStorage: 16-bit storage-buffer reads.
 	halfTexel, halfStorage bool
+	// tileTM × tileTN: the register tile VILT_GEMM_TILE forces (0: regTile's).
+	tileTM, tileTN int
+}
+
+// maxRegTile bounds a forced register tile: TM×TN accumulators per lane (the measured best
+// on lavapipe is 96; far larger tiles only spill and take long to compile).
+const maxRegTile = 256
+
+// parseRegTile reads a VILT_GEMM_TILE value, "ROWSxGROUPS".
+func parseRegTile(s string) (tm, tn int, err error) {
+	a, b, ok := strings.Cut(s, "x")
+	tm, err1 := strconv.Atoi(a)
+	tn, err2 := strconv.Atoi(b)
+	if !ok || err1 != nil || err2 != nil || tm < 1 || tn < 1 || tm*tn > maxRegTile {
+		return 0, 0, fmt.Errorf("VILT_GEMM_TILE: %q is not a tile ROWSxGROUPS with ROWS×GROUPS between 1 and %d (such as 16x6)", s, maxRegTile)
+	}
+	return tm, tn, nil
+}
+
+// setRegTile sets the register tile for the current subgroup choice: regTile's, or the
+// forced rows and groups with regTile's workgroup.
+func (c *Choice) setRegTile() {
+	c.RegTM, c.RegTN, c.RegLanes = regTile(c.gemmSubgroup(), c.RegForm)
+	if c.tileTM > 0 {
+		c.RegTM, c.RegTN = c.tileTM, c.tileTN
+	}
 }
 
 // Overrides force parts of the choice (tests, benchmarks, the VILT_* environment).
@@ -68,6 +94,7 @@ type Overrides struct {
 	Gemm     string // "texel" or "tiled" (VILT_GEMM_VARIANT)
 	Form     string // "texel" or "storage" (VILT_OPERANDS)
 	Subgroup string // "0" turns shuffle forms off; a size forces it where supported (VILT_SUBGROUP)
+	Tile     string // the register tile, "ROWSxGROUPS" such as "24x4" (VILT_GEMM_TILE)
 
 	// Precision is the weight precision asked for (LoadOptions.Precision; zero: auto).
 	Precision Precision
@@ -79,7 +106,7 @@ func OverridesFromEnv() Overrides {
 	if sg == "" && os.Getenv("VILT_GEMM_SUBGROUP") == "0" {
 		sg = "0"
 	}
-	return Overrides{Gemm: os.Getenv("VILT_GEMM_VARIANT"), Form: os.Getenv("VILT_OPERANDS"), Subgroup: sg}
+	return Overrides{Gemm: os.Getenv("VILT_GEMM_VARIANT"), Form: os.Getenv("VILT_OPERANDS"), Subgroup: sg, Tile: os.Getenv("VILT_GEMM_TILE")}
 }
 
 // bigTexelLimit is the texel-buffer size above which texel views are the default form
@@ -133,7 +160,12 @@ func Choose(info gpu.DeviceInfo, o Overrides) (Choice, error) {
 		c.RequireSubgroup = info.Features.SubgroupSizeControl && n != int(info.Features.SubgroupSize)
 	}
 
-	c.RegTM, c.RegTN, c.RegLanes = regTile(c.gemmSubgroup(), c.RegForm)
+	if o.Tile != "" {
+		if c.tileTM, c.tileTN, err = parseRegTile(o.Tile); err != nil {
+			return Choice{}, err
+		}
+	}
+	c.setRegTile()
 	c.AttnWG = 64
 	if c.Subgroup > 0 {
 		c.AttnWG = max(8, c.Subgroup)
@@ -163,20 +195,23 @@ func (c Choice) gemmSubgroup() int {
 	return 0
 }
 
-// tallTM × tallTN is the shuffle form's tile on texel operands: each W fetch feeds 16 rows
-// instead of 8. On lavapipe (Intel AVX-512 host, 8- and 4-lane subgroups) it does 13–21 % more
-// GEMM work per CPU second than 8×12 at M = 201 and 1608 alike (README, "Why a pair costs…").
-// Storage-form devices keep 8×12; 4-lane devices use no GEMM shuffles (gemmShuffleMin).
+// tallTM × tallTN is the shuffle form's tile on texel operands with 8-lane subgroups (wider
+// ones keep tallTM rows and share the 48 columns): each W fetch feeds 16 rows instead of 8.
+// On lavapipe (Intel AVX-512 host) it does 13–21 % more GEMM work per CPU second than 8×12 at
+// M = 201 and 1608 alike, and at 16 lanes 16×3 does 1.19–1.24× the work of 8×6
+// (docs/performance.md). Storage-form devices keep 8×12; 4-lane devices use no GEMM shuffles
+// (gemmShuffleMin).
 const tallTM, tallTN = 16, 6
 
 // regTile is the register tile for a subgroup size and operand form (measured on lavapipe;
-// see README).
+// see docs/performance.md).
 func regTile(sg int, form Form) (tm, tn, lanes int) {
 	switch {
 	case sg == 0:
 		return texelTM, texelTN, 8
-	case sg <= 8 && form == FormTexel:
-		return tallTM, tallTN, 8
+	case form == FormTexel:
+		// Wider subgroups: the workgroup is one subgroup of sg lanes, sg/8 column octets.
+		return tallTM, max(1, tallTN*8/sg), max(8, sg)
 	case sg <= 8:
 		return 8, texelSGTN, 8
 	default:

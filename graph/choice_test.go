@@ -229,7 +229,7 @@ func TestGemmShuffleNeedsEightLanes(t *testing.T) {
 		tn     int
 	}{
 		{"lavapipe-128", 0, texelTN}, {"swiftshader", 0, texelTN},
-		{"lavapipe-256", 8, tallTN}, {"lavapipe-512", 16, texelSGTN / 2},
+		{"lavapipe-256", 8, tallTN}, {"lavapipe-512", 16, tallTN / 2},
 	} {
 		got, err := Choose(synthDevice(c.dev), Overrides{})
 		if err != nil {
@@ -253,8 +253,12 @@ func TestRegTileByForm(t *testing.T) {
 		{"lavapipe-128", Overrides{}, texelTM, texelTN}, // 4 lanes: no GEMM shuffles
 		{"lavapipe-256", Overrides{Form: "storage"}, 8, texelSGTN},
 		{"swiftshader", Overrides{}, texelTM, texelTN},
-		{"lavapipe-512", Overrides{}, 8, texelSGTN / 2},
+		{"lavapipe-512", Overrides{}, tallTM, tallTN / 2},
+		{"lavapipe-512", Overrides{Form: "storage"}, 8, texelSGTN / 2},
 		{"lavapipe-256", Overrides{Subgroup: "0"}, texelTM, texelTN},
+		{"lavapipe-256", Overrides{Tile: "24x4"}, 24, 4},
+		{"lavapipe-128", Overrides{Tile: "5x7"}, 5, 7},
+		{"swiftshader", Overrides{Tile: "1x1"}, 1, 1},
 	} {
 		got, err := Choose(synthDevice(c.dev), c.o)
 		if err != nil {
@@ -262,6 +266,28 @@ func TestRegTileByForm(t *testing.T) {
 		}
 		if got.RegTM != c.tm || got.RegTN != c.tn {
 			t.Errorf("%s %+v: tile %d×%d, want %d×%d", c.dev, c.o, got.RegTM, got.RegTN, c.tm, c.tn)
+		}
+	}
+}
+
+// TestTileOverride: VILT_GEMM_TILE keeps the workgroup, survives switching the shuffle forms,
+// and refuses what is not a tile.
+func TestTileOverride(t *testing.T) {
+	c, err := Choose(synthDevice("lavapipe-512"), Overrides{Tile: "12x2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.RegTM != 12 || c.RegTN != 2 || c.RegLanes != 16 {
+		t.Errorf("tile %d×%d, %d lanes; want 12×2, 16 lanes", c.RegTM, c.RegTN, c.RegLanes)
+	}
+	c.Subgroup = 0
+	c.setRegTile()
+	if c.RegTM != 12 || c.RegTN != 2 || c.RegLanes != 8 {
+		t.Errorf("shuffles off: tile %d×%d, %d lanes; want 12×2, 8 lanes", c.RegTM, c.RegTN, c.RegLanes)
+	}
+	for _, bad := range []string{"16", "x6", "0x6", "6x0", "-1x4", "16x6x8", "a x b", "17x16"} {
+		if _, err := Choose(synthDevice("lavapipe-256"), Overrides{Tile: bad}); err == nil || !strings.Contains(err.Error(), "VILT_GEMM_TILE") {
+			t.Errorf("tile %q: err %v, want a VILT_GEMM_TILE error", bad, err)
 		}
 	}
 }

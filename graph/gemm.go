@@ -114,7 +114,7 @@ func (k *Kernels) SetTexelSubgroup(on bool) {
 		c.Subgroup, c.RequireSubgroup = chooseSubgroup(k.info.Features, k.info.Limits)
 	}
 	k.choice.Subgroup, k.choice.RequireSubgroup = c.Subgroup, c.RequireSubgroup
-	k.choice.RegTM, k.choice.RegTN, k.choice.RegLanes = regTile(k.choice.gemmSubgroup(), k.choice.RegForm)
+	k.choice.setRegTile()
 }
 
 // TexelSubgroup reports whether the shuffle forms are on.
