@@ -175,27 +175,14 @@ func goldenTinyModels(t *testing.T, prec Precision, tol float64) {
 	d := gputest.Device(t)
 	skipNoPrecision(t, d, prec)
 	runs, cases := goldenRuns(t)
-	models := map[string]*Model{}
+	models := goldenModelCache(t)
 	worst, where := 0.0, ""
 	defer func() { t.Logf("%s: worst max abs diff %.3g (%s)", prec, worst, where) }()
-	defer func() {
-		for _, m := range models {
-			m.Close()
-		}
-	}()
 	for _, run := range runs {
 		t.Run(filepath.Base(run.Model)+"/"+run.Case, func(t *testing.T) {
-			m, ok := models[run.Model]
-			if !ok {
-				var err error
-				m, err = LoadDir(context.Background(), filepath.Join(goldenRoot, run.Model), []*gpu.Device{d}, ModelOptions{Precision: prec})
-				if err != nil {
-					t.Fatal(err)
-				}
-				if m.LoadInfo().Precision != prec {
-					t.Fatalf("loaded as %s, want %s", m.LoadInfo().Precision, prec)
-				}
-				models[run.Model] = m
+			m := goldenModel(t, d, models, run.Model, prec)
+			if m.LoadInfo().Precision != prec {
+				t.Fatalf("loaded as %s, want %s", m.LoadInfo().Precision, prec)
 			}
 			in := goldenInputs(t, filepath.Join(goldenRoot, cases[run.Case]))
 			golden := readSafetensors(t, filepath.Join(goldenRoot, run.File))
@@ -218,6 +205,31 @@ func goldenTinyModels(t *testing.T, prec Precision, tol float64) {
 			}
 		})
 	}
+}
+
+// goldenModelCache holds a test's golden models, closed when the test ends.
+func goldenModelCache(t *testing.T) map[string]*Model {
+	models := map[string]*Model{}
+	t.Cleanup(func() {
+		for _, m := range models {
+			m.Close()
+		}
+	})
+	return models
+}
+
+// goldenModel loads a golden model folder once per test (models caches it).
+func goldenModel(t *testing.T, d *gpu.Device, models map[string]*Model, dir string, prec Precision) *Model {
+	t.Helper()
+	if m, ok := models[dir]; ok {
+		return m
+	}
+	m, err := LoadDir(context.Background(), filepath.Join(goldenRoot, dir), []*gpu.Device{d}, ModelOptions{Precision: prec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	models[dir] = m
+	return m
 }
 
 // skipNoPrecision skips a test of fp16 weights on a device that cannot read them (after
@@ -249,21 +261,10 @@ func TestGoldenSkipLastHiddenState(t *testing.T) {
 	needGolden(t)
 	d := gputest.Device(t)
 	runs, cases := goldenRuns(t)
-	models := map[string]*Model{}
-	defer func() {
-		for _, m := range models {
-			m.Close()
-		}
-	}()
+	models := goldenModelCache(t)
 	for _, run := range runs {
 		t.Run(filepath.Base(run.Model)+"/"+run.Case, func(t *testing.T) {
-			m, ok := models[run.Model]
-			if !ok {
-				var err error
-				m, err = LoadDir(context.Background(), filepath.Join(goldenRoot, run.Model), []*gpu.Device{d}, ModelOptions{})
-				must(t, err)
-				models[run.Model] = m
-			}
+			m := goldenModel(t, d, models, run.Model, PrecisionFP32)
 			in := goldenInputs(t, filepath.Join(goldenRoot, cases[run.Case]))
 			golden := map[string]*weights.Tensor{}
 			attn := false
