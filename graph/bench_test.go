@@ -60,7 +60,6 @@ var benchGemmNK = []struct {
 func BenchmarkGEMM(b *testing.B) {
 	k := benchKernels(b)
 	r := rand.New(rand.NewPCG(1, 1))
-	ctx := context.Background()
 	type variant struct {
 		v    GemmVariant
 		sg   bool
@@ -93,49 +92,88 @@ func BenchmarkGEMM(b *testing.B) {
 					k.SetGemmVariant(v)
 					k.SetTexelSubgroup(vt.sg)
 					must(b, k.SetPrecision(vt.prec))
-					l, err := k.UploadLinear(ctx, randn(r, s.n*s.k, 0.05), randn(r, s.n, 0.1), s.n, s.k)
-					if err != nil {
-						b.Fatal(err)
-					}
-					defer l.Free()
-					x, err := UploadTensor(ctx, k.dev, randn(r, m*s.k, 1), m, s.k)
-					if err != nil {
-						b.Fatal(err)
-					}
-					defer x.Buf.Free()
-					y, err := NewTensor(k.dev, F32, m, s.n)
-					if err != nil {
-						b.Fatal(err)
-					}
-					defer y.Buf.Free()
-					rec, err := k.dev.NewRecorder(gpu.RecorderOptions{})
-					if err != nil {
-						b.Fatal(err)
-					}
-					defer rec.Close()
-					if err := k.Linear(rec, y, x, l, EpiBias, nil); err != nil {
-						b.Fatal(err)
-					}
-					if err := rec.Submit(ctx); err != nil { // warm-up
-						b.Fatal(err)
-					}
-					b.ResetTimer()
-					cpu0 := cpuSeconds()
-					for i := 0; i < b.N; i++ {
-						if err := rec.Submit(ctx); err != nil {
-							b.Fatal(err)
-						}
-					}
-					sec := b.Elapsed().Seconds() / float64(b.N)
-					flops := 2 * float64(m) * float64(s.n) * float64(s.k)
-					b.ReportMetric(flops/sec/1e9, "GFLOPS")
-					reportCPU(b, flops, cpu0)
-					b.ReportMetric(sec*1e3, "ms/op")
+					benchLinear(b, k, r, m, s.n, s.k)
 				})
 			}
 		}
 	}
 	k.SetGemmVariant(variants[0].v)
+}
+
+// benchLinear times k.Linear (bias epilogue) on random [m,kk] × [n,kk]ᵀ with the kernels'
+// current choice, and reports GFLOPS, GFLOPS per CPU-second and ms/op.
+func benchLinear(b *testing.B, k *Kernels, r *rand.Rand, m, n, kk int) {
+	ctx := context.Background()
+	s := struct{ n, k int }{n, kk}
+	l, err := k.UploadLinear(ctx, randn(r, s.n*s.k, 0.05), randn(r, s.n, 0.1), s.n, s.k)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Free()
+	x, err := UploadTensor(ctx, k.dev, randn(r, m*s.k, 1), m, s.k)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer x.Buf.Free()
+	y, err := NewTensor(k.dev, F32, m, s.n)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer y.Buf.Free()
+	rec, err := k.dev.NewRecorder(gpu.RecorderOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer rec.Close()
+	if err := k.Linear(rec, y, x, l, EpiBias, nil); err != nil {
+		b.Fatal(err)
+	}
+	if err := rec.Submit(ctx); err != nil { // warm-up
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	cpu0 := cpuSeconds()
+	for i := 0; i < b.N; i++ {
+		if err := rec.Submit(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+	sec := b.Elapsed().Seconds() / float64(b.N)
+	flops := 2 * float64(m) * float64(s.n) * float64(s.k)
+	b.ReportMetric(flops/sec/1e9, "GFLOPS")
+	reportCPU(b, flops, cpu0)
+	b.ReportMetric(sec*1e3, "ms/op")
+}
+
+// BenchmarkGEMMTiles sweeps the shared-memory tiles of the GPU-type GEMM (TileCandidates that
+// fit the device) at ViLT's shapes: the table to tune a GPU by (VILT_GEMM_TILED applies one).
+// It runs on GPU-type devices; on CPU drivers, where this variant is not used and slow, only
+// with VILT_BENCH_TILES=1. VILT_BENCH_GEMM_M sets the rows (default 201 and 1608).
+func BenchmarkGEMMTiles(b *testing.B) {
+	k := benchKernels(b)
+	if k.info.Type == gpu.TypeCPU && os.Getenv("VILT_BENCH_TILES") != "1" {
+		b.Skip("CPU-type device: the shared-memory tiles are for GPUs (VILT_BENCH_TILES=1 runs them anyway)")
+	}
+	r := rand.New(rand.NewPCG(3, 3))
+	ms := []int{201, 1608}
+	if os.Getenv("VILT_BENCH_GEMM_M") != "" {
+		ms = benchGemmM(b)
+	}
+	k.SetGemmVariant(GemmTiled)
+	for _, t := range TileCandidates {
+		if !t.Fits(k.info.Limits) {
+			continue
+		}
+		for _, m := range ms {
+			for _, s := range benchGemmNK {
+				b.Run(fmt.Sprintf("tiled-%s/M%d/%s", t, m, s.name), func(b *testing.B) {
+					k.SetTile(t)
+					benchLinear(b, k, r, m, s.n, s.k)
+				})
+			}
+		}
+	}
+	k.SetTile(k.choice.Tile)
 }
 
 func BenchmarkAttention(b *testing.B) {

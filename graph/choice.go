@@ -95,6 +95,7 @@ type Overrides struct {
 	Form     string // "texel" or "storage" (VILT_OPERANDS)
 	Subgroup string // "0" turns shuffle forms off; a size forces it where supported (VILT_SUBGROUP)
 	Tile     string // the register tile, "ROWSxGROUPS" such as "24x4" (VILT_GEMM_TILE)
+	Tiled    string // the shared-memory tile, "BMxBNxBKxTMxTN" (VILT_GEMM_TILED)
 
 	// Precision is the weight precision asked for (LoadOptions.Precision; zero: auto).
 	Precision Precision
@@ -106,7 +107,8 @@ func OverridesFromEnv() Overrides {
 	if sg == "" && os.Getenv("VILT_GEMM_SUBGROUP") == "0" {
 		sg = "0"
 	}
-	return Overrides{Gemm: os.Getenv("VILT_GEMM_VARIANT"), Form: os.Getenv("VILT_OPERANDS"), Subgroup: sg, Tile: os.Getenv("VILT_GEMM_TILE")}
+	return Overrides{Gemm: os.Getenv("VILT_GEMM_VARIANT"), Form: os.Getenv("VILT_OPERANDS"), Subgroup: sg,
+		Tile: os.Getenv("VILT_GEMM_TILE"), Tiled: os.Getenv("VILT_GEMM_TILED")}
 }
 
 // bigTexelLimit is the texel-buffer size above which texel views are the default form
@@ -127,6 +129,17 @@ func Choose(info gpu.DeviceInfo, o Overrides) (Choice, error) {
 		return Choice{}, err
 	}
 	c.Tile = chooseTile(info)
+	if o.Tiled != "" {
+		t, err := ParseTileConfig(o.Tiled)
+		if err != nil {
+			return Choice{}, err
+		}
+		if !t.Fits(l) {
+			return Choice{}, fmt.Errorf("VILT_GEMM_TILED: tile %s needs %d invocations and %d bytes of shared memory; the device allows %d and %d",
+				t, t.Threads(), t.SharedBytes(), l.MaxComputeWorkGroupInvocations, l.MaxComputeSharedMemorySize)
+		}
+		c.Tile = t
+	}
 
 	c.RegForm = FormStorage
 	if l.MaxTexelBufferElements >= bigTexelLimit || info.Type == gpu.TypeCPU {

@@ -291,3 +291,31 @@ func TestTileOverride(t *testing.T) {
 		}
 	}
 }
+
+// TestTiledOverride: VILT_GEMM_TILED sets the shared-memory tile, and refuses what is not a
+// tile or what the device cannot run.
+func TestTiledOverride(t *testing.T) {
+	c, err := Choose(synthDevice("desktop-gpu"), Overrides{Tiled: "128x64x32x8x8"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (TileConfig{BM: 128, BN: 64, BK: 32, TM: 8, TN: 8}); c.Tile != want {
+		t.Errorf("tile %v, want %v", c.Tile, want)
+	}
+	for _, bad := range []string{"128x128x16x8", "128x128x16x8x8x1", "100x128x16x8x8", "128x100x16x8x8", "128x128x6x8x8", "0x128x16x8x8", "128x128x16x32x16", "axbxcxdxe"} {
+		if _, err := Choose(synthDevice("desktop-gpu"), Overrides{Tiled: bad}); err == nil || !strings.Contains(err.Error(), "VILT_GEMM_TILED") {
+			t.Errorf("tile %q: err %v, want a VILT_GEMM_TILED error", bad, err)
+		}
+	}
+	// 256×128 with 8×8 per invocation is 512 invocations: more than Vulkan's minimum device allows.
+	if _, err := Choose(synthDevice("mobile-gpu"), Overrides{Tiled: "256x128x16x8x8"}); err == nil || !strings.Contains(err.Error(), "allows") {
+		t.Errorf("oversized tile on a minimal device: err %v, want a limits error", err)
+	}
+	for _, tile := range TileCandidates {
+		if s := tile.String(); s == "" {
+			t.Fatal("empty tile name")
+		} else if back, err := ParseTileConfig(s); err != nil || back != tile {
+			t.Errorf("%v: parsed back as %v, %v", tile, back, err)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package graph
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"unsafe"
 
@@ -95,13 +96,51 @@ var (
 
 // chooseTile picks the largest tile the device's limits allow.
 func chooseTile(info gpu.DeviceInfo) TileConfig {
-	l := info.Limits
-	c := TileLarge
-	if int(l.MaxComputeWorkGroupInvocations) >= c.Threads() && int(l.MaxComputeSharedMemorySize) >= c.SharedBytes() &&
-		int(l.MaxComputeWorkGroupSize[0]) >= c.BN/c.TN && int(l.MaxComputeWorkGroupSize[1]) >= c.BM/c.TM {
-		return c
+	if TileLarge.Fits(info.Limits) {
+		return TileLarge
 	}
 	return TileSmall
+}
+
+// Fits reports whether the device runs the tile: its workgroup and shared memory within the
+// limits.
+func (c TileConfig) Fits(l gpu.Limits) bool {
+	return int(l.MaxComputeWorkGroupInvocations) >= c.Threads() && int(l.MaxComputeSharedMemorySize) >= c.SharedBytes() &&
+		int(l.MaxComputeWorkGroupSize[0]) >= c.BN/c.TN && int(l.MaxComputeWorkGroupSize[1]) >= c.BM/c.TM
+}
+
+// String is the tile as VILT_GEMM_TILED spells it: BMxBNxBKxTMxTN.
+func (c TileConfig) String() string {
+	return fmt.Sprintf("%dx%dx%dx%dx%d", c.BM, c.BN, c.BK, c.TM, c.TN)
+}
+
+// ParseTileConfig reads a tile spelt BMxBNxBKxTMxTN (VILT_GEMM_TILED). BM and BN must be
+// multiples of TM and TN, BK of 4, and each invocation holds at most 256 accumulators.
+func ParseTileConfig(s string) (TileConfig, error) {
+	f := strings.Split(s, "x")
+	var v [5]int
+	ok := len(f) == 5
+	for i := 0; ok && i < 5; i++ {
+		n, err := strconv.Atoi(f[i])
+		ok = err == nil && n > 0 && n <= 1024
+		v[i] = n
+	}
+	c := TileConfig{BM: v[0], BN: v[1], BK: v[2], TM: v[3], TN: v[4]}
+	if !ok || c.BM%c.TM != 0 || c.BN%c.TN != 0 || c.BK%4 != 0 || c.TM*c.TN > maxRegTile {
+		return TileConfig{}, fmt.Errorf("VILT_GEMM_TILED: %q is not a tile BMxBNxBKxTMxTN (BM a multiple of TM, BN of TN, BK of 4, TM×TN at most %d; such as 128x128x16x8x8)", s, maxRegTile)
+	}
+	return c, nil
+}
+
+// TileCandidates are the tiles BenchmarkGEMMTiles sweeps (those that fit the device): the two
+// defaults and their neighbours in each direction (tile size, depth, per-invocation block).
+var TileCandidates = []TileConfig{
+	TileSmall, TileLarge,
+	{BM: 64, BN: 64, BK: 16, TM: 4, TN: 4}, {BM: 64, BN: 64, BK: 32, TM: 4, TN: 4},
+	{BM: 128, BN: 64, BK: 16, TM: 8, TN: 4}, {BM: 64, BN: 128, BK: 16, TM: 4, TN: 8},
+	{BM: 128, BN: 64, BK: 32, TM: 8, TN: 8}, {BM: 128, BN: 128, BK: 8, TM: 8, TN: 8},
+	{BM: 128, BN: 128, BK: 32, TM: 8, TN: 8}, {BM: 128, BN: 128, BK: 16, TM: 4, TN: 8},
+	{BM: 256, BN: 128, BK: 16, TM: 8, TN: 8}, {BM: 128, BN: 256, BK: 16, TM: 8, TN: 8},
 }
 
 // SetTexelSubgroup turns the subgroup-shuffle forms of the register-tiled GEMM and of

@@ -207,3 +207,37 @@ func roundHalf(v []float32) []float32 {
 	}
 	return out
 }
+
+// TestLinearTileCandidates: every shared-memory tile BenchmarkGEMMTiles may pick (those the
+// device runs) computes the reference on a ragged shape.
+func TestLinearTileCandidates(t *testing.T) {
+	k := newTestKernels(t)
+	r := rand.New(rand.NewPCG(9, 10))
+	defaults := k.choice
+	defer func() { k.choice = defaults }()
+	k.SetGemmVariant(GemmTiled)
+	for _, tile := range TileCandidates {
+		if !tile.Fits(k.info.Limits) {
+			t.Logf("tile %s does not fit the device; skipped", tile)
+			continue
+		}
+		k.SetTile(tile)
+		for _, s := range [][3]int{{37, 70, 36}} { // aligned; the edge path is testLinear's
+			m, n, kd := s[0], s[1], s[2]
+			t.Run(fmt.Sprintf("%s/%dx%dx%d", tile, m, n, kd), func(t *testing.T) {
+				x, w := randn(r, m*kd, 1), randn(r, n*kd, 1/float64(kd))
+				bias, res := randn(r, n, 0.5), randn(r, m*n, 1)
+				l, err := k.UploadLinear(context.Background(), w, bias, n, kd)
+				must(t, err)
+				defer l.Free()
+				xt, rt := upF32(t, k, x, m, kd), upF32(t, k, res, m, n)
+				y := newOut(t, k, m, n)
+				run(t, k, func(rec *gpu.Recorder) error { return k.Linear(rec, y.Tensor, xt, l, EpiBias|EpiResidual, &rt) })
+				got, want := y.read(t, k), ref.Linear(x, w, bias, res, m, n, kd, ref.ActNone)
+				if err := nmse(got, want); err > 1e-10 {
+					t.Errorf("nmse %.3g (max abs %.3g)", err, maxAbsDiff(got, want))
+				}
+			})
+		}
+	}
+}

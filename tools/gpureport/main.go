@@ -45,16 +45,19 @@ type mode struct {
 	benchTime   string
 	gemmM       string // VILT_BENCH_GEMM_M ("" = the benchmark's own list)
 	kernTimeout time.Duration
-	batches     []int
-	runs        int // batch-1 runs of the batch-1 bench
-	batchRuns   int
-	benchTO     time.Duration // per vilt bench run
+	// tilesTimeout bounds the shared-memory tile sweep (BenchmarkGEMMTiles, which runs on
+	// GPU-type devices only); 0 skips it.
+	tilesTimeout time.Duration
+	batches      []int
+	runs         int // batch-1 runs of the batch-1 bench
+	batchRuns    int
+	benchTO      time.Duration // per vilt bench run
 }
 
 var (
 	fullMode = mode{
 		testPkgs: []string{"./gpu/...", "./graph/...", "./vilt/..."}, testTimeout: 3 * time.Minute,
-		benchRE: "GEMM|Attention", benchTime: "3x", kernTimeout: 90 * time.Second,
+		benchRE: "^(GEMM|Attention)$", benchTime: "3x", kernTimeout: 90 * time.Second, tilesTimeout: 2 * time.Minute,
 		batches: []int{1, 8, 32}, runs: 20, batchRuns: 3, benchTO: 2 * time.Minute,
 	}
 	quickMode = mode{
@@ -261,6 +264,10 @@ func run(ctx context.Context, out, vilt string, quick bool, m mode, log io.Write
 		kenv = append(kenv, "VILT_BENCH_GEMM_M="+m.gemmM)
 	}
 	kernOut, kernErr := r.cmd(ctx, "kernels", m.kernTimeout, kenv, "go", "test", "-run", "^$", "-bench", m.benchRE, "-benchtime", m.benchTime, "./graph/")
+	if m.tilesTimeout > 0 && ctx.Err() == nil {
+		tilesOut, _ := r.cmd(ctx, "tiles", m.tilesTimeout, kenv, "go", "test", "-run", "^$", "-bench", "^GEMMTiles$", "-benchtime", m.benchTime, "./graph/")
+		kernOut += tilesOut
+	}
 	writeFile(out, fileKernels, kernOut)
 	if rep.Kernels, err = parseBenchOutput(kernOut); err != nil {
 		rep.Notes = append(rep.Notes, "kernel benchmark output: "+err.Error())

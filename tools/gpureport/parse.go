@@ -127,7 +127,7 @@ func parseBenchOutput(out string) ([]KernelResult, error) {
 				r.M, _ = strconv.Atoi(p[1:])
 			case precName.MatchString(p):
 				r.Precision = normPrecision(p)
-			case strings.Contains(p, "x") && r.Shape == "" && len(rest) > 0 && r.Kernel == "GEMM":
+			case strings.Contains(p, "x") && r.Shape == "" && len(rest) > 0 && strings.HasPrefix(r.Kernel, "GEMM"):
 				r.Shape = p
 			default:
 				rest = append(rest, p)

@@ -63,6 +63,7 @@ cpu: Intel(R) Xeon(R) Processor
 BenchmarkGEMM/texel-sg/M201/768x2304_qkv-2         	       5	  57466588 ns/op	        12.45 GFLOPS	        55.44 GFLOPS/cpu2	        57.44 ms/op
 BenchmarkGEMM/tiled/fp16/M1608/3072x768_fc2         	       3	 302917026 ns/op	        33.52 GFLOPS	       302.9 ms/op
 BenchmarkAttention/B8_S201_probsfalse-16   	       3	   1000000 ns/op	      520.5 GFLOPS	         1.000 ms/op
+BenchmarkGEMMTiles/tiled-128x64x32x8x8/M1608/768x3072_fc1-16   	       3	   1000000 ns/op	      9100 GFLOPS	         1.000 ms/op
 BenchmarkOther-2   	 1000	 1234 ns/op
 --- BENCH: BenchmarkGEMM
     bench_test.go:10: some log line
@@ -77,6 +78,7 @@ ok  	github.com/vilt-vk/vilt-vk/graph	20.097s
 		{Name: "GEMM/texel-sg/M201/768x2304_qkv", Kernel: "GEMM", Variant: "texel-sg", Precision: "fp32", M: 201, Shape: "768x2304_qkv", GFLOPS: 12.45, MsPerOp: 57.44, GFLOPSPerCPU: 55.44},
 		{Name: "GEMM/tiled/fp16/M1608/3072x768_fc2", Kernel: "GEMM", Variant: "tiled", Precision: "fp16", M: 1608, Shape: "3072x768_fc2", GFLOPS: 33.52, MsPerOp: 302.9},
 		{Name: "Attention/B8_S201_probsfalse", Kernel: "Attention", Variant: "B8_S201_probsfalse", Precision: "fp32", GFLOPS: 520.5, MsPerOp: 1},
+		{Name: "GEMMTiles/tiled-128x64x32x8x8/M1608/768x3072_fc1", Kernel: "GEMMTiles", Variant: "tiled-128x64x32x8x8", Precision: "fp32", M: 1608, Shape: "768x3072_fc1", GFLOPS: 9100, MsPerOp: 1},
 		{Name: "Other", Kernel: "Other", Precision: "fp32", MsPerOp: 0.001234},
 	}
 	if !reflect.DeepEqual(got, want) {

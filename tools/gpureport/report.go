@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/vilt-vk/vilt-vk/graph"
 	"github.com/vilt-vk/vilt-vk/vilt"
 )
 
@@ -80,6 +81,8 @@ func renderMarkdown(r *Report) string {
 			w("| %s | %s | %s | %s | %s | %.3g | %.1f | %s |\n", k.Kernel, k.Variant, k.Precision, m, k.Shape, k.MsPerOp, k.GFLOPS, optFloat(k.GFLOPSPerCPU))
 		}
 	}
+
+	writeBestTiles(w, r.Kernels)
 
 	w("\n## vilt bench --synthetic (full-size ViLT-B/32 VQA, 201 tokens)\n\n")
 	w("Host CPU ms per pair: the process's CPU time (on a GPU, the host's share of the work).\n\n")
@@ -201,4 +204,46 @@ func checkReport(dir string) error {
 		return fmt.Errorf("%s: every vilt bench run failed", fileJSON)
 	}
 	return nil
+}
+
+// writeBestTiles summarises BenchmarkGEMMTiles (GPU-type devices): per M and shape, the
+// fastest shared-memory tile and how it compares with the default large tile.
+func writeBestTiles(w func(string, ...any), ks []KernelResult) {
+	type key struct {
+		m     int
+		shape string
+	}
+	best := map[key]KernelResult{}
+	base := map[key]float64{}
+	var order []key
+	for _, k := range ks {
+		if k.Kernel != "GEMMTiles" {
+			continue
+		}
+		kk := key{k.M, k.Shape}
+		b, seen := best[kk]
+		if !seen {
+			order = append(order, kk)
+		}
+		if !seen || k.GFLOPS > b.GFLOPS {
+			best[kk] = k
+		}
+		if k.Variant == "tiled-"+graph.TileLarge.String() {
+			base[kk] = k.GFLOPS
+		}
+	}
+	if len(order) == 0 {
+		return
+	}
+	w("\n## Shared-memory GEMM tiles (BenchmarkGEMMTiles)\n\n")
+	w("The fastest tile per shape; `VILT_GEMM_TILED=BMxBNxBKxTMxTN` applies one (default %s).\n\n", graph.TileLarge)
+	w("| M | shape | best tile | GFLOPS | × default |\n| --- | --- | --- | --- | --- |\n")
+	for _, kk := range order {
+		b := best[kk]
+		ratio := ""
+		if base[kk] > 0 {
+			ratio = fmt.Sprintf("%.2f", b.GFLOPS/base[kk])
+		}
+		w("| %d | %s | %s | %.1f | %s |\n", kk.m, kk.shape, strings.TrimPrefix(b.Variant, "tiled-"), b.GFLOPS, ratio)
+	}
 }

@@ -22,7 +22,9 @@ func writeFakeReport(t *testing.T) (string, *Report) {
 		Selected: &Selected{Device: dev, Why: "first GPU-type device (discrete)"},
 		Devices:  []Device{{Index: 0, Name: "llvmpipe", Type: "cpu"}, dev},
 		Tests:    &TestSummary{Packages: []TestPackage{{Package: "gpu", OK: true, Seconds: 2}}},
-		Kernels:  []KernelResult{{Name: "GEMM/tiled/M201/768x2304_qkv", Kernel: "GEMM", Variant: "tiled", Precision: "fp32", M: 201, Shape: "768x2304_qkv", GFLOPS: 9000, MsPerOp: 0.08}},
+		Kernels: []KernelResult{{Name: "GEMM/tiled/M201/768x2304_qkv", Kernel: "GEMM", Variant: "tiled", Precision: "fp32", M: 201, Shape: "768x2304_qkv", GFLOPS: 9000, MsPerOp: 0.08},
+			{Name: "GEMMTiles/tiled-128x128x16x8x8/M201/768x2304_qkv", Kernel: "GEMMTiles", Variant: "tiled-128x128x16x8x8", Precision: "fp32", M: 201, Shape: "768x2304_qkv", GFLOPS: 9000, MsPerOp: 0.08},
+			{Name: "GEMMTiles/tiled-128x64x32x8x8/M201/768x2304_qkv", Kernel: "GEMMTiles", Variant: "tiled-128x64x32x8x8", Precision: "fp32", M: 201, Shape: "768x2304_qkv", GFLOPS: 13500, MsPerOp: 0.05}},
 		Bench: []BenchRun{
 			{Precision: "fp32", Batch: 8, Result: json.RawMessage(res)},
 			{Precision: "fp16", Batch: 8, Error: "vilt: fp16 needs storageBuffer16BitAccess"},
@@ -52,6 +54,7 @@ func TestRenderMarkdown(t *testing.T) {
 		"| fp32 | 8 | 12.5 | 420.00 | 2.4 | 1.2 |",
 		"error: vilt: fp16 needs storageBuffer16BitAccess",
 		"linear_fc1_gelu 5.0 ms (25 %)",
+		"| 201 | 768x2304_qkv | 128x64x32x8x8 | 13500.0 | 1.50 |",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("report.md lacks %q:\n%s", want, md)
