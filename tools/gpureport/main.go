@@ -57,12 +57,12 @@ type mode struct {
 var (
 	fullMode = mode{
 		testPkgs: []string{"./gpu/...", "./graph/...", "./vilt/..."}, testTimeout: 3 * time.Minute,
-		benchRE: "^(GEMM|Attention)$", benchTime: "3x", kernTimeout: 90 * time.Second, tilesTimeout: 2 * time.Minute,
+		benchRE: "^Benchmark(GEMM|Attention)$", benchTime: "3x", kernTimeout: 90 * time.Second, tilesTimeout: 2 * time.Minute,
 		batches: []int{1, 8, 32}, runs: 20, batchRuns: 3, benchTO: 2 * time.Minute,
 	}
 	quickMode = mode{
 		testPkgs: []string{"./gpu/..."}, testTimeout: 3 * time.Minute,
-		benchRE: "GEMM/texel|Attention/B1_S201_probsfalse", benchTime: "1x", gemmM: "201",
+		benchRE: "^Benchmark(GEMM|Attention)$/^(texel|B1_S201_probsfalse)", benchTime: "1x", gemmM: "201",
 		kernTimeout: 2 * time.Minute,
 		batches:     []int{1, 2}, runs: 2, batchRuns: 1, benchTO: 2 * time.Minute,
 	}
@@ -265,7 +265,7 @@ func run(ctx context.Context, out, vilt string, quick bool, m mode, log io.Write
 	}
 	kernOut, kernErr := r.cmd(ctx, "kernels", m.kernTimeout, kenv, "go", "test", "-run", "^$", "-bench", m.benchRE, "-benchtime", m.benchTime, "./graph/")
 	if m.tilesTimeout > 0 && ctx.Err() == nil {
-		tilesOut, _ := r.cmd(ctx, "tiles", m.tilesTimeout, kenv, "go", "test", "-run", "^$", "-bench", "^GEMMTiles$", "-benchtime", m.benchTime, "./graph/")
+		tilesOut, _ := r.cmd(ctx, "tiles", m.tilesTimeout, kenv, "go", "test", "-run", "^$", "-bench", "^BenchmarkGEMMTiles$", "-benchtime", m.benchTime, "./graph/")
 		kernOut += tilesOut
 	}
 	writeFile(out, fileKernels, kernOut)
