@@ -104,18 +104,17 @@ func BenchmarkGEMM(b *testing.B) {
 // current choice, and reports GFLOPS, GFLOPS per CPU-second and ms/op.
 func benchLinear(b *testing.B, k *Kernels, r *rand.Rand, m, n, kk int) {
 	ctx := context.Background()
-	s := struct{ n, k int }{n, kk}
-	l, err := k.UploadLinear(ctx, randn(r, s.n*s.k, 0.05), randn(r, s.n, 0.1), s.n, s.k)
+	l, err := k.UploadLinear(ctx, randn(r, n*kk, 0.05), randn(r, n, 0.1), n, kk)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer l.Free()
-	x, err := UploadTensor(ctx, k.dev, randn(r, m*s.k, 1), m, s.k)
+	x, err := UploadTensor(ctx, k.dev, randn(r, m*kk, 1), m, kk)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer x.Buf.Free()
-	y, err := NewTensor(k.dev, F32, m, s.n)
+	y, err := NewTensor(k.dev, F32, m, n)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -128,6 +127,13 @@ func benchLinear(b *testing.B, k *Kernels, r *rand.Rand, m, n, kk int) {
 	if err := k.Linear(rec, y, x, l, EpiBias, nil); err != nil {
 		b.Fatal(err)
 	}
+	benchSubmits(b, rec, 2*float64(m)*float64(n)*float64(kk))
+}
+
+// benchSubmits submits a recorded op once untimed, then b.N times, and reports GFLOPS (for
+// flops per submit), GFLOPS per CPU-second and ms/op.
+func benchSubmits(b *testing.B, rec *gpu.Recorder, flops float64) {
+	ctx := context.Background()
 	if err := rec.Submit(ctx); err != nil { // warm-up
 		b.Fatal(err)
 	}
@@ -139,7 +145,6 @@ func benchLinear(b *testing.B, k *Kernels, r *rand.Rand, m, n, kk int) {
 		}
 	}
 	sec := b.Elapsed().Seconds() / float64(b.N)
-	flops := 2 * float64(m) * float64(s.n) * float64(s.k)
 	b.ReportMetric(flops/sec/1e9, "GFLOPS")
 	reportCPU(b, flops, cpu0)
 	b.ReportMetric(sec*1e3, "ms/op")
@@ -220,21 +225,7 @@ func BenchmarkAttention(b *testing.B) {
 				if err := k.Attention(rec, out, qkv, m, heads, probs); err != nil {
 					b.Fatal(err)
 				}
-				if err := rec.Submit(ctx); err != nil {
-					b.Fatal(err)
-				}
-				b.ResetTimer()
-				cpu0 := cpuSeconds()
-				for i := 0; i < b.N; i++ {
-					if err := rec.Submit(ctx); err != nil {
-						b.Fatal(err)
-					}
-				}
-				sec := b.Elapsed().Seconds() / float64(b.N)
-				flops := 4 * float64(c.b) * float64(c.s) * float64(c.s) * float64(hid)
-				b.ReportMetric(flops/sec/1e9, "GFLOPS")
-				reportCPU(b, flops, cpu0)
-				b.ReportMetric(sec*1e3, "ms/op")
+				benchSubmits(b, rec, 4*float64(c.b)*float64(c.s)*float64(c.s)*float64(hid))
 			})
 		}
 	}
