@@ -69,15 +69,31 @@ type Choice struct {
 // on lavapipe is 96; far larger tiles only spill and take long to compile).
 const maxRegTile = 256
 
+// parseDims reads n positive integers (at most 1024) written as AxBx…, as the tile knobs
+// spell them.
+func parseDims(s string, n int) ([]int, bool) {
+	f := strings.Split(s, "x")
+	if len(f) != n {
+		return nil, false
+	}
+	v := make([]int, n)
+	for i := range f {
+		d, err := strconv.Atoi(f[i])
+		if err != nil || d < 1 || d > 1024 {
+			return nil, false
+		}
+		v[i] = d
+	}
+	return v, true
+}
+
 // parseRegTile reads a VILT_GEMM_TILE value, "ROWSxGROUPS".
 func parseRegTile(s string) (tm, tn int, err error) {
-	a, b, ok := strings.Cut(s, "x")
-	tm, err1 := strconv.Atoi(a)
-	tn, err2 := strconv.Atoi(b)
-	if !ok || err1 != nil || err2 != nil || tm < 1 || tn < 1 || tm*tn > maxRegTile {
+	v, ok := parseDims(s, 2)
+	if !ok || v[0]*v[1] > maxRegTile {
 		return 0, 0, fmt.Errorf("VILT_GEMM_TILE: %q is not a tile ROWSxGROUPS with ROWS×GROUPS between 1 and %d (such as 16x6)", s, maxRegTile)
 	}
-	return tm, tn, nil
+	return v[0], v[1], nil
 }
 
 // setRegTile sets the register tile for the current subgroup choice: regTile's, or the

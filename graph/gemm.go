@@ -3,7 +3,6 @@ package graph
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"strings"
 	"unsafe"
 
@@ -117,15 +116,11 @@ func (c TileConfig) String() string {
 // ParseTileConfig reads a tile spelt BMxBNxBKxTMxTN (VILT_GEMM_TILED). BM and BN must be
 // multiples of TM and TN, BK of 4, and each invocation holds at most 256 accumulators.
 func ParseTileConfig(s string) (TileConfig, error) {
-	f := strings.Split(s, "x")
-	var v [5]int
-	ok := len(f) == 5
-	for i := 0; ok && i < 5; i++ {
-		n, err := strconv.Atoi(f[i])
-		ok = err == nil && n > 0 && n <= 1024
-		v[i] = n
+	v, ok := parseDims(s, 5)
+	var c TileConfig
+	if ok {
+		c = TileConfig{BM: v[0], BN: v[1], BK: v[2], TM: v[3], TN: v[4]}
 	}
-	c := TileConfig{BM: v[0], BN: v[1], BK: v[2], TM: v[3], TN: v[4]}
 	if !ok || c.BM%c.TM != 0 || c.BN%c.TN != 0 || c.BK%4 != 0 || c.TM*c.TN > maxRegTile {
 		return TileConfig{}, fmt.Errorf("VILT_GEMM_TILED: %q is not a tile BMxBNxBKxTMxTN (BM a multiple of TM, BN of TN, BK of 4, TM×TN at most %d; such as 128x128x16x8x8)", s, maxRegTile)
 	}
